@@ -1,0 +1,203 @@
+//! Starts a whole pipeline for one test: its own topic prefix, consumer groups and ports, so
+//! tests share the broker without seeing each other's records.
+
+use std::time::Duration;
+
+use clap::Parser;
+use pipeline::StageError;
+use pipeline::kafka::Topics;
+use rdkafka::Message;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::OwnedMessage;
+use serde_json::Value;
+use sim::{CallbackReceiver, DropboxSim};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const SIGNATURE_KEY: &str = "test-signature-key";
+pub const REDIRECT_URI: &str = "https://www.mycoolapp.com/auth";
+/// 32 bytes of base64: the secrets key of every test pipeline.
+const SECRETS_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+pub fn brokers() -> String {
+    std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
+}
+
+pub struct Pipeline {
+    pub dropbox: DropboxSim,
+    pub receiver: CallbackReceiver,
+    pub topics: Topics,
+    pub ingest_url: String,
+    http: reqwest::Client,
+    shutdown: CancellationToken,
+    stages: Vec<JoinHandle<Result<(), StageError>>>,
+}
+
+impl Pipeline {
+    pub async fn start() -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("warn")
+            .try_init();
+        let prefix = format!("t{}.", uuid::Uuid::new_v4().simple());
+        let dropbox = DropboxSim::new();
+        let dropbox_url = format!("http://{}", dropbox.spawn().await.unwrap());
+        let receiver = CallbackReceiver::new();
+        receiver.spawn().await.unwrap();
+        let common = |name: &str| {
+            vec![
+                name.to_owned(),
+                format!("--kafka-brokers={}", brokers()),
+                format!("--topic-prefix={prefix}"),
+                "--topic-partitions=2".to_owned(),
+                format!("--secrets-key={SECRETS_KEY}"),
+                "--metrics-listen=127.0.0.1:0".to_owned(),
+            ]
+        };
+        let ingest_args = [
+            "--listen=127.0.0.1:0".to_owned(),
+            format!("--admin-token={ADMIN_TOKEN}"),
+            format!("--dropbox-api-url={dropbox_url}"),
+        ];
+        let normalize_args = [
+            format!("--dropbox-api-url={dropbox_url}"),
+            format!("--group={prefix}normalize"),
+        ];
+        let deliver_args = [
+            format!("--group={prefix}deliver"),
+            "--allow-private-callbacks=true".to_owned(),
+            "--retry-schedule=200ms,500ms".to_owned(),
+        ];
+        let ingest = ingest::Ingest::build(ingest::Settings::parse_from(
+            common("ingest").into_iter().chain(ingest_args),
+        ))
+        .await
+        .unwrap();
+        let normalize = normalize::Normalize::build(normalize::Settings::parse_from(
+            common("normalize").into_iter().chain(normalize_args),
+        ))
+        .await
+        .unwrap();
+        let deliver = deliver::Deliver::build(deliver::Settings::parse_from(
+            common("deliver").into_iter().chain(deliver_args),
+        ))
+        .await
+        .unwrap();
+        let ingest_url = format!("http://{}", ingest.local_addr());
+        let ops = [ingest.ops_addr(), normalize.ops_addr(), deliver.ops_addr()];
+        let shutdown = CancellationToken::new();
+        let stages = vec![
+            tokio::spawn(ingest.run(shutdown.clone())),
+            tokio::spawn(normalize.run(shutdown.clone())),
+            tokio::spawn(deliver.run(shutdown.clone())),
+        ];
+        let pipeline = Self {
+            dropbox,
+            receiver,
+            topics: Topics::new(&prefix),
+            ingest_url,
+            http: reqwest::Client::new(),
+            shutdown,
+            stages,
+        };
+        for addr in ops {
+            pipeline.wait_ready(&format!("http://{addr}/readyz")).await;
+        }
+        pipeline
+    }
+
+    async fn wait_ready(&self, url: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let response = self.http.get(url).send().await;
+            if response.as_ref().is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{url} never became ready: {response:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Where Dropbox posts webhooks for `element`.
+    pub fn webhook_url(&self, element: &str) -> String {
+        format!("{}/events/{element}", self.ingest_url)
+    }
+
+    /// `POST /instances` as the operator; the status and the JSON answered.
+    pub async fn create_instance(&self, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}/instances", self.ingest_url))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Stops every stage as SIGTERM would, and checks each stopped cleanly.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for stage in self.stages {
+            tokio::time::timeout(Duration::from_secs(30), stage)
+                .await
+                .expect("a stage stops within 30s of shutdown")
+                .unwrap()
+                .unwrap();
+        }
+    }
+}
+
+/// The documented `POST /instances` body, with this test's app, code and callback URL.
+pub fn instance_body(element: &str, app: &sim::App, code: &str, callback_url: &str) -> Value {
+    serde_json::json!({
+        "element": {"key": element},
+        "providerData": {"code": code},
+        "configuration": {
+            "oauth.api.key": app.client_id,
+            "oauth.api.secret": app.client_secret,
+            "oauth.callback.url": REDIRECT_URI,
+            "authentication.type": "oauth2",
+            "event.notification.enabled": true,
+            "event.notification.callback.url": callback_url,
+            "event.notification.signature.key": SIGNATURE_KEY
+        },
+        "tags": ["e2e"],
+        "name": "e2e instance"
+    })
+}
+
+/// Reads `topic` from the beginning (committed records only) until `count` records arrived or
+/// `timeout` passed; returns what it read.
+pub async fn read_topic(topic: &str, count: usize, timeout: Duration) -> Vec<OwnedMessage> {
+    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", format!("reader-{}", uuid::Uuid::new_v4()))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[topic]).unwrap();
+    let mut records = Vec::new();
+    let deadline = tokio::time::Instant::now() + timeout;
+    while records.len() < count {
+        match tokio::time::timeout_at(deadline, consumer.recv()).await {
+            Ok(Ok(message)) => records.push(message.detach()),
+            Ok(Err(error)) => panic!("reading {topic} failed: {error}"),
+            Err(_) => break,
+        }
+    }
+    records
+}
+
+/// A record's value as UTF-8.
+pub fn payload_text(message: &OwnedMessage) -> &str {
+    std::str::from_utf8(message.payload().unwrap_or_default()).unwrap()
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: the three stages in-process, the Dropbox simulator and a callback receiver,
+//! on the real Kafka broker (`KAFKA_BROKERS`, default 127.0.0.1:9092; `scripts/test.sh` starts it).
+
+mod compose;
+mod harness;
+mod schemas_check;
+mod whole_path;

@@ -1,0 +1,12 @@
+//! `ingest`: parse settings, build, run until SIGTERM.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = ingest::Settings::parse();
+    pipeline::telemetry::init_tracing(settings.log.log_format);
+    let shutdown = pipeline::shutdown::on_signal();
+    ingest::Ingest::build(settings).await?.run(shutdown).await?;
+    Ok(())
+}

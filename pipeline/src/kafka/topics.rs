@@ -1,0 +1,128 @@
+//! Topic names (with the deployment's prefix) and their creation with the right cleanup policy.
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+
+use crate::settings::KafkaSettings;
+
+const DAY_MS: u64 = 86_400_000;
+
+/// The project's topic names, each with the configured prefix.
+#[derive(Debug, Clone)]
+pub struct Topics {
+    pub webhooks_raw: String,
+    pub webhooks_dlq: String,
+    pub instances: String,
+    pub events: String,
+    pub events_dlq: String,
+    pub normalize_state: String,
+}
+
+impl Topics {
+    pub fn new(prefix: &str) -> Self {
+        let name = |base: &str| format!("{prefix}{base}");
+        Self {
+            webhooks_raw: name("webhooks.raw"),
+            webhooks_dlq: name("webhooks.dlq"),
+            instances: name("instances"),
+            events: name("events"),
+            events_dlq: name("events.dlq"),
+            normalize_state: name("normalize.state"),
+        }
+    }
+
+    /// Every topic with its cleanup policy: the design's table, plus the internal state topics.
+    fn specs(&self) -> Vec<(&str, Vec<(&'static str, String)>)> {
+        let delete = |days: u64| {
+            vec![
+                ("cleanup.policy", "delete".to_owned()),
+                ("retention.ms", (days * DAY_MS).to_string()),
+            ]
+        };
+        let compact = || {
+            vec![
+                ("cleanup.policy", "compact".to_owned()),
+                ("min.compaction.lag.ms", "60000".to_owned()),
+            ]
+        };
+        vec![
+            (self.webhooks_raw.as_str(), delete(7)),
+            (self.webhooks_dlq.as_str(), delete(30)),
+            (self.instances.as_str(), compact()),
+            (self.events.as_str(), delete(7)),
+            (self.events_dlq.as_str(), delete(30)),
+            (self.normalize_state.as_str(), compact()),
+        ]
+    }
+}
+
+/// Creates every topic that does not exist yet; existing topics are left unchanged.
+pub async fn ensure_topics(settings: &KafkaSettings, topics: &Topics) -> Result<(), KafkaError> {
+    let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &settings.brokers)
+        .create()?;
+    let specs = topics.specs();
+    let new_topics: Vec<NewTopic<'_>> = specs
+        .iter()
+        .map(|(name, config)| {
+            config.iter().fold(
+                NewTopic::new(
+                    name,
+                    settings.topic_partitions,
+                    TopicReplication::Fixed(settings.topic_replication),
+                ),
+                |topic, (key, value)| topic.set(key, value),
+            )
+        })
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    for result in admin.create_topics(&new_topics, &options).await? {
+        match result {
+            Ok(name) => tracing::info!(topic = %name, "Created topic."),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((name, code)) => {
+                return Err(KafkaError::AdminOp(code)).inspect_err(
+                    |_| tracing::error!(topic = %name, error = %code, "Could not create topic."),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_take_the_prefix() {
+        let topics = Topics::new("t1.");
+        assert_eq!(topics.webhooks_raw, "t1.webhooks.raw");
+        assert_eq!(topics.events_dlq, "t1.events.dlq");
+    }
+
+    #[test]
+    fn state_topics_are_compacted_and_the_rest_deleted() {
+        let topics = Topics::new("");
+        let policy = |name: &str| {
+            topics
+                .specs()
+                .into_iter()
+                .find(|(topic, _)| *topic == name)
+                .and_then(|(_, config)| {
+                    config
+                        .into_iter()
+                        .find(|(key, _)| *key == "cleanup.policy")
+                        .map(|(_, value)| value)
+                })
+                .unwrap()
+        };
+        assert_eq!(policy("instances"), "compact");
+        assert_eq!(policy("normalize.state"), "compact");
+        assert_eq!(policy("webhooks.raw"), "delete");
+        assert_eq!(policy("events"), "delete");
+    }
+}
