@@ -19,6 +19,7 @@ use pipeline::element::dropbox::api::DropboxApi;
 use pipeline::instances::InstanceCatalog;
 use pipeline::kafka::{Topics, ensure_topics};
 use pipeline::ops::Readiness;
+use pipeline::server::Limits;
 use pipeline::stage::{Background, BackgroundSettings};
 use rdkafka::producer::{FutureProducer, Producer};
 use tokio::net::TcpListener;
@@ -120,9 +121,7 @@ impl Ingest {
         let producer = state.producer.clone();
         let app = router(state, settings.max_body_bytes);
         tracing::info!(listen = %listener.local_addr()?, "ingest is serving.");
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await?;
+        pipeline::server::serve(listener, app, Limits::default(), shutdown.clone()).await;
         shutdown.cancel();
         producer.flush(Duration::from_secs(10))?;
         background.join().await?;

@@ -7,6 +7,7 @@ pub mod element;
 pub mod instances;
 pub mod kafka;
 pub mod ops;
+pub mod server;
 pub mod settings;
 pub mod shutdown;
 pub mod signing;

@@ -10,6 +10,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use prometheus::{Encoder, Registry, TextEncoder};
 use tokio::net::TcpListener;
+
+use crate::server::Limits;
 use tokio_util::sync::CancellationToken;
 
 /// Named readiness conditions; the stage is ready when all hold. Each not-ready one keeps a reason
@@ -76,9 +78,8 @@ pub async fn serve(
             registry,
             readiness,
         });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+    crate::server::serve(listener, app, Limits::default(), shutdown).await;
+    Ok(())
 }
 
 async fn metrics(State(state): State<OpsState>) -> impl IntoResponse {

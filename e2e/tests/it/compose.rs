@@ -1,4 +1,4 @@
-//! The deployment files agree with the code: compose sets real settings only, and all required ones.
+//! Checks that the deployment files (compose, Prometheus, Dockerfile) agree with the code.
 //!
 //! Read as text, no Docker needed: `docker-compose.yml` names only settings the binaries declare
 //! (`env = "NAME"` in their `settings.rs`) and every one a stage needs, Kafka is a KRaft node the
@@ -132,15 +132,12 @@ fn compose_sets_every_required_setting_and_only_real_ones() {
             "{stage} has no settings {unknown:?}; it has {known:?}"
         );
         // Secrets come from the operator's environment, never from the file.
-        for (name, value) in env
-            .iter()
-            .filter(|(name, _)| ["SECRETS_KEY", "ADMIN_TOKEN"].contains(&name.as_str()))
-        {
+        for secret in ["SECRETS_KEY", "ADMIN_TOKEN"] {
+            let Some(value) = env.get(secret) else {
+                continue;
+            };
             let interpolated = value.starts_with("${") && value.contains(":?");
-            assert!(
-                interpolated,
-                "{stage}: {name} must be a required `${{{name}:?…}}`"
-            );
+            assert!(interpolated, "{stage}: {secret} must be `${{{secret}:?…}}`");
         }
     }
 }
