@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use pipeline::settings::{KafkaSettings, LogSettings, SecretsSettings, parse_duration};
+use pipeline::settings::{StageSettings, parse_duration};
 
 use crate::retry::RetrySchedule;
 
@@ -35,9 +35,5 @@ pub struct Settings {
     #[arg(long, env = "ALLOW_PRIVATE_CALLBACKS", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_private_callbacks: bool,
     #[command(flatten)]
-    pub kafka: KafkaSettings,
-    #[command(flatten)]
-    pub secrets: SecretsSettings,
-    #[command(flatten)]
-    pub log: LogSettings,
+    pub common: StageSettings,
 }

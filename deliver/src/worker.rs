@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use pipeline::StageError;
 use pipeline::instances::InstanceCatalog;
-use pipeline::kafka::{RECEIVED_AT_HEADER, Topics, header_str};
+use pipeline::kafka::{RECEIVED_AT_HEADER, Topics, header_str, next_message};
 use pipeline::ops::Readiness;
 use pipeline::{now_ms, signing};
 use rdkafka::Message;
@@ -65,9 +65,9 @@ impl Worker {
         metrics: Metrics,
     ) -> Result<Self, KafkaError> {
         Ok(Self {
-            consumer: pipeline::kafka::consumer(&settings.kafka, &settings.group)?,
+            consumer: pipeline::kafka::consumer(&settings.common.kafka, &settings.group)?,
             producer: pipeline::kafka::producer(
-                &settings.kafka,
+                &settings.common.kafka,
                 PRODUCE_TIMEOUT.as_millis() as u64,
             )?,
             topics,
@@ -84,20 +84,11 @@ impl Worker {
         shutdown: &CancellationToken,
     ) -> Result<(), StageError> {
         self.consumer.subscribe(&[&self.topics.events])?;
-        readiness.ready("consumer");
+        readiness.ready(crate::CONSUMER);
         tracing::info!(topic = %self.topics.events, "deliver is consuming.");
         loop {
-            let message = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                message = self.consumer.recv() => message,
-            };
-            let message = match message {
-                Ok(message) => message,
-                Err(error) => {
-                    tracing::warn!(%error, "Consuming events failed; retrying.");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    continue;
-                }
+            let Some(message) = next_message(&self.consumer, shutdown).await else {
+                break;
             };
             match self.deliver(&message, shutdown).await {
                 Outcome::Delivered => self.metrics.events.with_label_values(&["delivered"]).inc(),

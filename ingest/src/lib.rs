@@ -17,10 +17,9 @@ use pipeline::StageError;
 use pipeline::crypto::Sealer;
 use pipeline::element::dropbox::api::DropboxApi;
 use pipeline::instances::InstanceCatalog;
-use pipeline::kafka::{Topics, ensure_topics};
-use pipeline::ops::Readiness;
+use pipeline::kafka::Topics;
 use pipeline::server::Limits;
-use pipeline::stage::{Background, BackgroundSettings};
+use pipeline::stage::StageBase;
 use rdkafka::producer::{FutureProducer, Producer};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -44,41 +43,34 @@ struct AppState {
 
 /// A built `ingest`: sockets bound, Kafka reachable and topics created; `run` serves.
 pub struct Ingest {
-    settings: Settings,
+    base: StageBase,
     state: AppState,
     listener: TcpListener,
-    ops_listener: TcpListener,
-    registry: prometheus::Registry,
-    readiness: Readiness,
+    max_body_bytes: usize,
 }
 
 impl Ingest {
     pub async fn build(settings: Settings) -> Result<Self, StageError> {
-        let topics = Topics::new(&settings.kafka.topic_prefix);
-        ensure_topics(&settings.kafka, &topics).await?;
-        let producer = pipeline::kafka::producer(
-            &settings.kafka,
-            settings.produce_timeout.as_millis() as u64,
-        )?;
-        let registry = prometheus::Registry::new();
-        let metrics = Metrics::register(&registry).expect("metric names are unique and valid");
+        let base = StageBase::build(settings.common, settings.metrics_listen).await?;
+        let kafka = &base.settings.kafka;
+        let producer =
+            pipeline::kafka::producer(kafka, settings.produce_timeout.as_millis() as u64)?;
+        let metrics = Metrics::register(&base.registry).expect("metric names are unique and valid");
         let state = AppState {
-            catalog: Arc::default(),
+            catalog: base.catalog.clone(),
             producer,
-            topics: Arc::new(topics),
-            sealer: Sealer::new(&settings.secrets.secrets_key),
-            dropbox: DropboxApi::new(&settings.dropbox_api_url, settings.dropbox_timeout)?,
+            topics: Arc::new(base.topics.clone()),
+            sealer: Sealer::new(&base.settings.secrets.secrets_key),
+            dropbox: settings.dropbox.client()?,
             metrics,
             admin_token: settings.admin_token.as_str().into(),
             produce_timeout: settings.produce_timeout,
         };
         Ok(Self {
             listener: TcpListener::bind(settings.listen).await?,
-            ops_listener: TcpListener::bind(settings.metrics_listen).await?,
-            settings,
+            base,
             state,
-            registry,
-            readiness: Readiness::default(),
+            max_body_bytes: settings.max_body_bytes,
         })
     }
 
@@ -91,35 +83,20 @@ impl Ingest {
 
     /// Where /metrics, /healthz and /readyz are served.
     pub fn ops_addr(&self) -> SocketAddr {
-        self.ops_listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.base.ops_addr()
     }
 
     /// Serves until `shutdown`; then stops taking requests, finishes those in flight and flushes.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StageError> {
         let Ingest {
-            settings,
+            base,
             state,
             listener,
-            ops_listener,
-            registry,
-            readiness,
+            max_body_bytes,
         } = self;
-        let background = Background::spawn(
-            BackgroundSettings {
-                kafka: &settings.kafka,
-                instances_topic: &state.topics.instances,
-                secrets_key: &settings.secrets.secrets_key,
-                ops_listener,
-                registry,
-                readiness,
-                catalog: state.catalog.clone(),
-            },
-            &shutdown,
-        );
+        let background = base.start(&shutdown);
         let producer = state.producer.clone();
-        let app = router(state, settings.max_body_bytes);
+        let app = router(state, max_body_bytes);
         tracing::info!(listen = %listener.local_addr()?, "ingest is serving.");
         pipeline::server::serve(listener, app, Limits::default(), shutdown.clone()).await;
         shutdown.cancel();

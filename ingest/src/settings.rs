@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use pipeline::settings::{KafkaSettings, LogSettings, SecretsSettings, parse_duration};
+use pipeline::settings::{DropboxSettings, StageSettings, parse_duration};
 
 /// Receives Dropbox webhooks into Kafka and serves the operator's /instances API.
 #[derive(Debug, Clone, Parser)]
@@ -19,26 +19,14 @@ pub struct Settings {
     /// Bearer token the /instances API requires.
     #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: String,
-    /// Base URL of Dropbox's API (the simulator's in tests and the demo).
-    #[arg(
-        long,
-        env = "DROPBOX_API_URL",
-        default_value = "https://api.dropboxapi.com"
-    )]
-    pub dropbox_api_url: String,
     /// Largest webhook body accepted, in bytes; larger ones get 413.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
     /// How long a webhook may wait for Kafka before it is answered 503 (Dropbox allows 10s).
     #[arg(long, env = "PRODUCE_TIMEOUT", value_parser = parse_duration, default_value = "5s")]
     pub produce_timeout: Duration,
-    /// Timeout of calls to Dropbox's API.
-    #[arg(long, env = "DROPBOX_TIMEOUT", value_parser = parse_duration, default_value = "10s")]
-    pub dropbox_timeout: Duration,
     #[command(flatten)]
-    pub kafka: KafkaSettings,
+    pub dropbox: DropboxSettings,
     #[command(flatten)]
-    pub secrets: SecretsSettings,
-    #[command(flatten)]
-    pub log: LogSettings,
+    pub common: StageSettings,
 }

@@ -16,10 +16,8 @@ use std::sync::Mutex;
 
 use pipeline::StageError;
 use pipeline::element::dropbox::api::DropboxApi;
-use pipeline::kafka::{AtEnd, Topics, ensure_topics, read_compacted};
-use pipeline::ops::Readiness;
-use pipeline::stage::{Background, BackgroundSettings};
-use tokio::net::TcpListener;
+use pipeline::kafka::{AtEnd, read_compacted};
+use pipeline::stage::StageBase;
 use tokio_util::sync::CancellationToken;
 
 pub use settings::Settings;
@@ -29,66 +27,47 @@ use crate::process::Processor;
 use crate::resolve::Resolver;
 use crate::state::StateStore;
 
+/// Readiness conditions of normalize besides the catalog.
+pub(crate) const STATE: &str = "state";
+pub(crate) const CONSUMER: &str = "consumer";
+
 pub struct Normalize {
+    base: StageBase,
     settings: Settings,
-    topics: Topics,
-    ops_listener: TcpListener,
-    registry: prometheus::Registry,
     metrics: Metrics,
-    readiness: Readiness,
     dropbox: DropboxApi,
 }
 
 impl Normalize {
     pub async fn build(settings: Settings) -> Result<Self, StageError> {
-        let topics = Topics::new(&settings.kafka.topic_prefix);
-        ensure_topics(&settings.kafka, &topics).await?;
-        let registry = prometheus::Registry::new();
-        let metrics = Metrics::register(&registry).expect("metric names are unique and valid");
+        let base = StageBase::build(settings.common.clone(), settings.metrics_listen).await?;
+        base.readiness.waiting(STATE, "loading normalize state");
+        base.readiness.waiting(CONSUMER, "not consuming yet");
+        let metrics = Metrics::register(&base.registry).expect("metric names are unique and valid");
         Ok(Self {
-            dropbox: DropboxApi::new(&settings.dropbox_api_url, settings.dropbox_timeout)?,
-            ops_listener: TcpListener::bind(settings.metrics_listen).await?,
+            dropbox: settings.dropbox.client()?,
+            base,
             settings,
-            topics,
-            registry,
             metrics,
-            readiness: Readiness::waiting_on("consumer", "not consuming yet"),
         })
     }
 
     pub fn ops_addr(&self) -> SocketAddr {
-        self.ops_listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.base.ops_addr()
     }
 
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StageError> {
         let Normalize {
+            base,
             settings,
-            topics,
-            ops_listener,
-            registry,
             metrics,
-            readiness,
             dropbox,
         } = self;
-        let background = Background::spawn(
-            BackgroundSettings {
-                kafka: &settings.kafka,
-                instances_topic: &topics.instances,
-                secrets_key: &settings.secrets.secrets_key,
-                ops_listener,
-                registry,
-                readiness: readiness.clone(),
-                catalog: Default::default(),
-            },
-            &shutdown,
-        );
-        readiness.waiting("state", "loading normalize state");
+        let background = base.start(&shutdown);
         let store = Mutex::new(StateStore::default());
         read_compacted(
-            &settings.kafka,
-            &topics.normalize_state,
+            &settings.common.kafka,
+            &background.topics.normalize_state,
             AtEnd::Stop,
             |key, value| {
                 store
@@ -96,23 +75,22 @@ impl Normalize {
                     .unwrap_or_else(|p| p.into_inner())
                     .apply_record(key, value)
             },
-            || readiness.ready("state"),
+            || background.readiness.ready(STATE),
             &shutdown,
         )
         .await?;
         let store = store.into_inner().unwrap_or_else(|p| p.into_inner());
         tracing::info!(accounts = store.len(), "Normalize state loaded.");
         background.catalog_loaded(&shutdown).await;
-        let catalog = background.catalog.clone();
         let processor = Processor::new(
             &settings,
-            topics,
-            catalog,
+            background.topics.clone(),
+            background.catalog.clone(),
             store,
             Resolver::new(dropbox),
             metrics,
         )?;
-        processor.run(&readiness, &shutdown).await?;
+        processor.run(&background.readiness, &shutdown).await?;
         shutdown.cancel();
         background.join().await?;
         tracing::info!("normalize stopped.");

@@ -7,7 +7,7 @@ use pipeline::StageError;
 use pipeline::element::ElementKey;
 use pipeline::element::dropbox::api::DropboxError;
 use pipeline::instances::{Instance, InstanceCatalog};
-use pipeline::kafka::{RECEIVED_AT_HEADER, Topics};
+use pipeline::kafka::{RECEIVED_AT_HEADER, Topics, next_message};
 use pipeline::ops::Readiness;
 use rdkafka::Message;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -65,10 +65,10 @@ impl Processor {
         metrics: Metrics,
     ) -> Result<Self, KafkaError> {
         Ok(Self {
-            consumer: pipeline::kafka::consumer(&settings.kafka, &settings.group)?,
+            consumer: pipeline::kafka::consumer(&settings.common.kafka, &settings.group)?,
             worker: Worker {
                 producer: pipeline::kafka::producer(
-                    &settings.kafka,
+                    &settings.common.kafka,
                     PRODUCE_TIMEOUT.as_millis() as u64,
                 )?,
                 topics,
@@ -90,20 +90,11 @@ impl Processor {
             mut worker,
         } = self;
         consumer.subscribe(&[&worker.topics.webhooks_raw])?;
-        readiness.ready("consumer");
+        readiness.ready(crate::CONSUMER);
         tracing::info!(topic = %worker.topics.webhooks_raw, "normalize is consuming.");
         loop {
-            let message = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                message = consumer.recv() => message,
-            };
-            let message = match message {
-                Ok(message) => message,
-                Err(error) => {
-                    tracing::warn!(%error, "Consuming webhooks.raw failed; retrying.");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    continue;
-                }
+            let Some(message) = next_message(&consumer, shutdown).await else {
+                break;
             };
             match worker.handle(&message, shutdown).await {
                 Ok(()) => {}

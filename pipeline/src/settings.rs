@@ -36,6 +36,38 @@ pub struct SecretsSettings {
     pub secrets_key: SecretsKey,
 }
 
+/// What every stage needs: Kafka, the secrets key, logging.
+#[derive(Debug, Clone, Args)]
+pub struct StageSettings {
+    #[command(flatten)]
+    pub kafka: KafkaSettings,
+    #[command(flatten)]
+    pub secrets: SecretsSettings,
+    #[command(flatten)]
+    pub log: LogSettings,
+}
+
+/// How to reach Dropbox's API.
+#[derive(Debug, Clone, Args)]
+pub struct DropboxSettings {
+    /// Base URL of Dropbox's API (the simulator's in tests and the demo).
+    #[arg(
+        long,
+        env = "DROPBOX_API_URL",
+        default_value = "https://api.dropboxapi.com"
+    )]
+    pub dropbox_api_url: String,
+    /// Timeout of each call to Dropbox's API.
+    #[arg(long, env = "DROPBOX_TIMEOUT", value_parser = parse_duration, default_value = "10s")]
+    pub dropbox_timeout: Duration,
+}
+
+impl DropboxSettings {
+    pub fn client(&self) -> reqwest::Result<crate::element::dropbox::api::DropboxApi> {
+        crate::element::dropbox::api::DropboxApi::new(&self.dropbox_api_url, self.dropbox_timeout)
+    }
+}
+
 /// Logging.
 #[derive(Debug, Clone, Args)]
 pub struct LogSettings {

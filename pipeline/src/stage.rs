@@ -1,71 +1,100 @@
-//! What runs beside every stage's own work: the ops endpoints and the instance catalog.
+//! What every stage has besides its own work: its topics, its metrics registry and readiness, the
+//! ops endpoints, and the instance catalog loaded from Kafka.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
+use prometheus::Registry;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::StageError;
-use crate::crypto::{Sealer, SecretsKey};
+use crate::crypto::Sealer;
 use crate::instances::InstanceCatalog;
+use crate::kafka::{Topics, ensure_topics};
 use crate::ops::Readiness;
-use crate::settings::KafkaSettings;
+use crate::settings::StageSettings;
 
-/// The background tasks of a stage; `join` waits for them after shutdown.
-pub struct Background {
-    pub catalog: Arc<InstanceCatalog>,
-    ops: JoinHandle<std::io::Result<()>>,
-    follow: JoinHandle<Result<(), rdkafka::error::KafkaError>>,
-}
-
-/// Everything `spawn` needs, gathered so stages pass one value.
-pub struct BackgroundSettings<'a> {
-    pub kafka: &'a KafkaSettings,
-    pub instances_topic: &'a str,
-    pub secrets_key: &'a SecretsKey,
-    pub ops_listener: TcpListener,
-    pub registry: prometheus::Registry,
+/// A stage's shared parts, built before it runs: topics exist, the ops socket is bound.
+pub struct StageBase {
+    pub settings: StageSettings,
+    pub topics: Topics,
+    /// Register the stage's metrics here before `start`.
+    pub registry: Registry,
+    /// Add the stage's own conditions here; the catalog adds its own.
     pub readiness: Readiness,
-    /// The catalog to fill; the stage may share it with its own handlers.
     pub catalog: Arc<InstanceCatalog>,
+    ops_listener: TcpListener,
 }
 
-impl Background {
-    /// Serves the ops endpoints and starts loading the instance catalog.
-    pub fn spawn(settings: BackgroundSettings<'_>, shutdown: &CancellationToken) -> Self {
-        let BackgroundSettings {
-            kafka,
-            instances_topic,
-            secrets_key,
-            ops_listener,
-            registry,
-            readiness,
-            catalog,
-        } = settings;
-        // Not ready from the first moment, not only once the task has started.
+impl StageBase {
+    /// Creates missing topics and binds `metrics_listen`.
+    pub async fn build(
+        settings: StageSettings,
+        metrics_listen: SocketAddr,
+    ) -> Result<Self, StageError> {
+        let topics = Topics::new(&settings.kafka.topic_prefix);
+        ensure_topics(&settings.kafka, &topics).await?;
+        let readiness = Readiness::default();
+        // Not ready from the first moment, not only once the loading task has started.
         readiness.waiting(crate::instances::READINESS, "loading the instances topic");
+        Ok(Self {
+            ops_listener: TcpListener::bind(metrics_listen).await?,
+            settings,
+            topics,
+            registry: Registry::new(),
+            readiness,
+            catalog: Arc::default(),
+        })
+    }
+
+    /// Where /metrics, /healthz and /readyz are served.
+    pub fn ops_addr(&self) -> SocketAddr {
+        self.ops_listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves the ops endpoints and starts loading the instance catalog.
+    pub fn start(self, shutdown: &CancellationToken) -> Background {
         let ops = tokio::spawn(crate::ops::serve(
-            ops_listener,
-            registry,
-            readiness.clone(),
+            self.ops_listener,
+            self.registry,
+            self.readiness.clone(),
             shutdown.clone(),
         ));
         let follow = {
-            let (kafka, topic) = (kafka.clone(), instances_topic.to_owned());
-            let (sealer, catalog) = (Sealer::new(secrets_key), catalog.clone());
+            let (kafka, topic) = (self.settings.kafka.clone(), self.topics.instances.clone());
+            let sealer = Sealer::new(&self.settings.secrets.secrets_key);
+            let (catalog, readiness) = (self.catalog.clone(), self.readiness.clone());
             let shutdown = shutdown.clone();
             tokio::spawn(async move {
                 crate::instances::follow(&kafka, &topic, sealer, catalog, readiness, shutdown).await
             })
         };
-        Self {
-            catalog,
+        Background {
+            settings: self.settings,
+            topics: self.topics,
+            readiness: self.readiness,
+            catalog: self.catalog,
             ops,
             follow,
         }
     }
+}
 
+/// A started stage's shared parts; `join` waits for its background tasks after shutdown.
+pub struct Background {
+    pub settings: StageSettings,
+    pub topics: Topics,
+    pub readiness: Readiness,
+    pub catalog: Arc<InstanceCatalog>,
+    ops: JoinHandle<std::io::Result<()>>,
+    follow: JoinHandle<Result<(), rdkafka::error::KafkaError>>,
+}
+
+impl Background {
     /// Resolves once the catalog has caught up, or at shutdown, whichever comes first.
     pub async fn catalog_loaded(&self, shutdown: &CancellationToken) {
         tokio::select! {

@@ -20,3 +20,24 @@ pub fn header_str<'a>(message: &'a impl rdkafka::Message, name: &str) -> Option<
 
 /// Header carrying ingest's receipt time (ms since the epoch) downstream, for end-to-end latency.
 pub const RECEIVED_AT_HEADER: &str = "received-at-ms";
+
+/// The next message of a consumer, or `None` once `shutdown` is cancelled. Errors are logged
+/// and the wait goes on: librdkafka recovers from broker and network failures by itself.
+pub async fn next_message<'a>(
+    consumer: &'a rdkafka::consumer::StreamConsumer,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> Option<rdkafka::message::BorrowedMessage<'a>> {
+    loop {
+        let received = tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            received = consumer.recv() => received,
+        };
+        match received {
+            Ok(message) => return Some(message),
+            Err(error) => {
+                tracing::warn!(%error, "Consuming failed; retrying.");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        }
+    }
+}
