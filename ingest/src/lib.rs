@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use pipeline::StageError;
 use pipeline::crypto::Sealer;
@@ -39,6 +38,8 @@ struct AppState {
     metrics: Metrics,
     admin_token: Arc<str>,
     produce_timeout: Duration,
+    max_body_bytes: usize,
+    read_timeout: Duration,
 }
 
 /// A built `ingest`: sockets bound, Kafka reachable and topics created; `run` serves.
@@ -46,7 +47,6 @@ pub struct Ingest {
     base: StageBase,
     state: AppState,
     listener: TcpListener,
-    max_body_bytes: usize,
 }
 
 impl Ingest {
@@ -65,12 +65,13 @@ impl Ingest {
             metrics,
             admin_token: settings.admin_token.as_str().into(),
             produce_timeout: settings.produce_timeout,
+            max_body_bytes: settings.max_body_bytes,
+            read_timeout: settings.read_timeout,
         };
         Ok(Self {
             listener: TcpListener::bind(settings.listen).await?,
             base,
             state,
-            max_body_bytes: settings.max_body_bytes,
         })
     }
 
@@ -92,13 +93,17 @@ impl Ingest {
             base,
             state,
             listener,
-            max_body_bytes,
         } = self;
         let background = base.start(&shutdown);
         let producer = state.producer.clone();
-        let app = router(state, max_body_bytes);
+        let read_timeout = state.read_timeout;
+        let app = router(state);
         tracing::info!(listen = %listener.local_addr()?, "ingest is serving.");
-        pipeline::server::serve(listener, app, Limits::default(), shutdown.clone()).await;
+        let limits = Limits {
+            header_read_timeout: read_timeout,
+            ..Limits::default()
+        };
+        pipeline::server::serve(listener, app, limits, shutdown.clone()).await;
         shutdown.cancel();
         producer.flush(Duration::from_secs(10))?;
         background.join().await?;
@@ -107,12 +112,11 @@ impl Ingest {
     }
 }
 
-fn router(state: AppState, max_body_bytes: usize) -> Router {
+fn router(state: AppState) -> Router {
     let webhook = get(webhooks::challenge).post(webhooks::notification);
     Router::new()
         .route("/events/{element_key}", webhook.clone())
         .route("/elements/api-v2/events/{element_key}", webhook)
         .merge(instances_api::router(state.clone()))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
 }

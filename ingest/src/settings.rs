@@ -25,6 +25,9 @@ pub struct Settings {
     /// How long a webhook may wait for Kafka before it is answered 503 (Dropbox allows 10s).
     #[arg(long, env = "PRODUCE_TIMEOUT", value_parser = parse_duration, default_value = "5s")]
     pub produce_timeout: Duration,
+    /// A client must send its request head, and then its body, within this; else it is cut off.
+    #[arg(long, env = "READ_TIMEOUT", value_parser = parse_duration, default_value = "5s")]
+    pub read_timeout: Duration,
     #[command(flatten)]
     pub dropbox: DropboxSettings,
     #[command(flatten)]

@@ -2,14 +2,14 @@
 //! before they are answered. Nothing is written for a request that is refused.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::future::try_join_all;
+use http_body_util::LengthLimitError;
 use pipeline::element::{AccountRef, ElementKey};
 use pipeline::now_ms;
 use rdkafka::producer::FutureRecord;
@@ -38,12 +38,25 @@ pub async fn challenge(
         .into_response()
 }
 
+/// Reads the whole body within `timeout` and `max_bytes`.
+async fn read_body(body: Body, max_bytes: usize, timeout: Duration) -> Result<Bytes, Outcome> {
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, max_bytes)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(error)) => match error.into_inner().is::<LengthLimitError>() {
+            true => Err(Outcome::TooLarge),
+            false => Err(Outcome::Malformed),
+        },
+        Err(_) => Err(Outcome::SlowClient),
+    }
+}
+
 /// How a notification was answered; also its metric label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
     Accepted,
     UnknownElement,
     TooLarge,
+    SlowClient,
     NotReady,
     BadSignature,
     Malformed,
@@ -56,6 +69,7 @@ impl Outcome {
             Outcome::Accepted => "accepted",
             Outcome::UnknownElement => "unknown_element",
             Outcome::TooLarge => "too_large",
+            Outcome::SlowClient => "slow_client",
             Outcome::NotReady => "not_ready",
             Outcome::BadSignature => "bad_signature",
             Outcome::Malformed => "malformed",
@@ -68,6 +82,7 @@ impl Outcome {
             Outcome::Accepted => StatusCode::OK,
             Outcome::UnknownElement => StatusCode::NOT_FOUND,
             Outcome::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Outcome::SlowClient => StatusCode::REQUEST_TIMEOUT,
             Outcome::BadSignature => StatusCode::FORBIDDEN,
             Outcome::Malformed => StatusCode::BAD_REQUEST,
             // Dropbox retries non-200 answers for about ten minutes.
@@ -80,7 +95,7 @@ pub async fn notification(
     State(state): State<AppState>,
     Path(element_key): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let ingest_id = uuid::Uuid::now_v7().to_string();
     let outcome = accept(&state, &element_key, &headers, body, &ingest_id).await;
@@ -105,18 +120,15 @@ async fn accept(
     state: &AppState,
     element_key: &str,
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
     ingest_id: &str,
 ) -> Outcome {
     let Some(element) = ElementKey::parse(element_key) else {
         return Outcome::UnknownElement;
     };
-    let body = match body {
+    let body = match read_body(body, state.max_body_bytes, state.read_timeout).await {
         Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return Outcome::TooLarge;
-        }
-        Err(_) => return Outcome::Malformed,
+        Err(outcome) => return outcome,
     };
     // Until every instance is loaded an app secret may be missing: let Dropbox retry.
     if !state.catalog.is_caught_up() {

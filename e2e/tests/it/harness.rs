@@ -1,12 +1,16 @@
 //! Starts a whole pipeline for one test: its own topic prefix, consumer groups and ports, so
 //! tests share the broker without seeing each other's records.
 
+#![allow(dead_code)] // Shared by two test binaries, each using part of it.
+
 use std::time::Duration;
 
 use clap::Parser;
 use pipeline::StageError;
 use pipeline::kafka::Topics;
 use rdkafka::Message;
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::OwnedMessage;
 use serde_json::Value;
@@ -29,6 +33,8 @@ pub struct Pipeline {
     pub receiver: CallbackReceiver,
     pub topics: Topics,
     pub ingest_url: String,
+    /// The ops addresses (`/metrics`, `/readyz`) of ingest, normalize and deliver.
+    pub ops: [std::net::SocketAddr; 3],
     http: reqwest::Client,
     shutdown: CancellationToken,
     stages: Vec<JoinHandle<Result<(), StageError>>>,
@@ -36,6 +42,11 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts with extra ingest flags, e.g. `--produce-timeout=2s`.
+    pub async fn start_with(extra_ingest_args: &[&str]) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
             .with_env_filter("warn")
@@ -55,11 +66,12 @@ impl Pipeline {
                 "--metrics-listen=127.0.0.1:0".to_owned(),
             ]
         };
-        let ingest_args = [
+        let mut ingest_args = vec![
             "--listen=127.0.0.1:0".to_owned(),
             format!("--admin-token={ADMIN_TOKEN}"),
             format!("--dropbox-api-url={dropbox_url}"),
         ];
+        ingest_args.extend(extra_ingest_args.iter().map(|arg| arg.to_string()));
         let normalize_args = [
             format!("--dropbox-api-url={dropbox_url}"),
             format!("--group={prefix}normalize"),
@@ -97,6 +109,7 @@ impl Pipeline {
             receiver,
             topics: Topics::new(&prefix),
             ingest_url,
+            ops,
             http: reqwest::Client::new(),
             shutdown,
             stages,
@@ -129,19 +142,83 @@ impl Pipeline {
 
     /// `POST /instances` as the operator; the status and the JSON answered.
     pub async fn create_instance(&self, body: &Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}/instances", self.ingest_url))
-            .bearer_auth(ADMIN_TOKEN)
-            .json(body)
-            .send()
+        self.admin(reqwest::Method::POST, "/instances", Some(body))
             .await
-            .unwrap();
+    }
+
+    /// An /instances API call with the admin token; the status and the JSON answered.
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.ingest_url))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// Stops every stage as SIGTERM would, and checks each stopped cleanly.
+    /// POSTs a webhook body to ingest at `path`, with `X-Dropbox-Signature` when given.
+    pub async fn post_webhook(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+        signature: Option<&str>,
+    ) -> u16 {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.ingest_url))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(signature) = signature {
+            request = request.header("x-dropbox-signature", signature);
+        }
+        request.send().await.unwrap().status().as_u16()
+    }
+
+    /// The value of one sample in a stage's `/metrics` (0 when absent), e.g.
+    /// `ingest_webhooks_total{outcome="accepted"}`.
+    pub async fn metric(&self, stage: usize, sample: &str) -> f64 {
+        let text = self
+            .http
+            .get(format!("http://{}/metrics", self.ops[stage]))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    /// An app, an account, and an instance of `dropbox` connected to it with events on.
+    pub async fn connected_user(&self) -> (sim::App, sim::Account, u64) {
+        let app = self.dropbox.create_app(sim::AppKind::User, None);
+        let account = self.dropbox.create_account();
+        let code = self.dropbox.authorization_code(
+            &app.client_id,
+            &account.account_id,
+            Some(REDIRECT_URI),
+        );
+        let callback = self.receiver.url("/hooks");
+        let (status, instance) = self
+            .create_instance(&instance_body("dropbox", &app, &code, &callback))
+            .await;
+        assert_eq!(status, 200, "{instance}");
+        (app, account, instance["id"].as_u64().unwrap())
+    }
+
+    /// Stops every stage as SIGTERM would, checks each stopped cleanly, and deletes the test's
+    /// topics so a long-lived development broker does not fill up.
     pub async fn stop(self) {
         self.shutdown.cancel();
         for stage in self.stages {
@@ -151,6 +228,24 @@ impl Pipeline {
                 .unwrap()
                 .unwrap();
         }
+        let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", brokers())
+            .create()
+            .unwrap();
+        let topics = &self.topics;
+        let names = [
+            &topics.webhooks_raw,
+            &topics.webhooks_dlq,
+            &topics.instances,
+            &topics.events,
+            &topics.events_dlq,
+            &topics.normalize_state,
+        ];
+        let names: Vec<&str> = names.iter().map(|name| name.as_str()).collect();
+        admin
+            .delete_topics(&names, &AdminOptions::new())
+            .await
+            .unwrap();
     }
 }
 

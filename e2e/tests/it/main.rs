@@ -3,5 +3,7 @@
 
 mod compose;
 mod harness;
+mod ingest_webhooks;
+mod instances_api;
 mod schemas_check;
 mod whole_path;

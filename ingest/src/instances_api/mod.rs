@@ -14,6 +14,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use subtle::ConstantTimeEq;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::AppState;
 use error::ApiError;
@@ -27,7 +28,8 @@ pub fn router(state: AppState) -> Router<AppState> {
                 .patch(handlers::update)
                 .delete(handlers::delete),
         )
-        .route_layer(middleware::from_fn_with_state(state, admin_only))
+        .route_layer(middleware::from_fn_with_state(state.clone(), admin_only))
+        .layer(RequestBodyTimeoutLayer::new(state.read_timeout))
 }
 
 /// Refuses requests without the admin bearer token (compared in constant time) and counts

@@ -6,6 +6,7 @@ use axum::extract::{Path, State as Sim};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::api_error::ApiError;
 use super::files::Namespace;
@@ -13,7 +14,7 @@ use super::listing::{self, ContinueArg, ListFolderArg};
 use super::model::ApiCall;
 use super::state::State;
 use super::team::{self, MembersContinueArg, MembersListArg};
-use super::{DropboxSim, unix_ms};
+use super::{DropboxSim, team_info, unix_ms, users};
 
 pub(crate) const SELECT_USER: &str = "dropbox-api-select-user";
 
@@ -22,6 +23,8 @@ enum Endpoint {
     ListFolder,
     ListFolderContinue,
     GetLatestCursor,
+    GetCurrentAccount,
+    TeamGetInfo,
     MembersList,
     MembersListContinue,
 }
@@ -32,6 +35,8 @@ impl Endpoint {
             "files/list_folder" => Self::ListFolder,
             "files/list_folder/continue" => Self::ListFolderContinue,
             "files/list_folder/get_latest_cursor" => Self::GetLatestCursor,
+            "users/get_current_account" => Self::GetCurrentAccount,
+            "team/get_info" => Self::TeamGetInfo,
             "team/members/list" => Self::MembersList,
             "team/members/list/continue" => Self::MembersListContinue,
             _ => return None,
@@ -79,7 +84,7 @@ fn dispatch(
     let page_size = state.page_size();
     let response = match endpoint {
         Endpoint::ListFolder => {
-            let account = state.files_account(token, select_user, now_ms)?;
+            let account = state.user_account(token, select_user, now_ms)?;
             let arg: ListFolderArg = json_arg(headers, body)?;
             Json(listing::list_folder(
                 files(state, &account)?,
@@ -90,7 +95,7 @@ fn dispatch(
             .into_response()
         }
         Endpoint::ListFolderContinue => {
-            let account = state.files_account(token, select_user, now_ms)?;
+            let account = state.user_account(token, select_user, now_ms)?;
             let arg: ContinueArg = json_arg(headers, body)?;
             let files = files(state, &account)?;
             Json(listing::list_folder_continue(
@@ -102,7 +107,7 @@ fn dispatch(
             .into_response()
         }
         Endpoint::GetLatestCursor => {
-            let account = state.files_account(token, select_user, now_ms)?;
+            let account = state.user_account(token, select_user, now_ms)?;
             let arg: ListFolderArg = json_arg(headers, body)?;
             Json(listing::latest_cursor(
                 files(state, &account)?,
@@ -110,6 +115,20 @@ fn dispatch(
                 &arg,
             )?)
             .into_response()
+        }
+        Endpoint::GetCurrentAccount => {
+            let account = state.user_account(token, select_user, now_ms)?;
+            void_arg(headers, body)?;
+            // A live token always belongs to an existing account; answer like Dropbox for a deleted user otherwise.
+            let full =
+                users::current_account(state, &account).ok_or(ApiError::InvalidAccessToken)?;
+            Json(full).into_response()
+        }
+        Endpoint::TeamGetInfo => {
+            let team_id = state.team_of(token, now_ms)?;
+            void_arg(headers, body)?;
+            let info = team_info::get_info(state, &team_id).ok_or(ApiError::InvalidAccessToken)?;
+            Json(info).into_response()
         }
         Endpoint::MembersList => {
             let team_id = state.team_of(token, now_ms)?;
@@ -168,4 +187,18 @@ fn json_arg<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, 
             "request body: could not decode input as JSON: {error}"
         ))
     })
+}
+
+/// The argument of a route that takes none: no body and no `Content-Type`, or JSON `null` (Dropbox decodes
+/// strictly, so `{}` is refused).
+fn void_arg(headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+    if body.is_empty() && !headers.contains_key(header::CONTENT_TYPE) {
+        return Ok(());
+    }
+    match json_arg(headers, body)? {
+        Value::Null => Ok(()),
+        _ => Err(ApiError::bad_request(
+            "request body: expected null, got value",
+        )),
+    }
 }

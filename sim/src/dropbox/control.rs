@@ -22,6 +22,7 @@ pub(crate) fn router() -> Router<DropboxSim> {
         .route("/teams", post(create_team))
         .route("/teams/{team_id}/members", post(add_team_member))
         .route("/codes", post(authorization_code))
+        .route("/tokens", post(generate_access_token))
         .route("/files", post(change_file))
         .route("/notify", post(notify))
         .route("/reset", post(reset_cursors))
@@ -122,6 +123,21 @@ async fn authorization_code(Sim(sim): Sim<DropboxSim>, Json(req): Json<NewCode>)
     let code = sim
         .with_state(|state| state.authorization_code(&req.client_id, &req.subject, redirect_uri))?;
     Ok(Json(json!({"code": code})))
+}
+
+#[derive(Deserialize)]
+struct NewToken {
+    client_id: String,
+    subject: String,
+}
+
+async fn generate_access_token(
+    Sim(sim): Sim<DropboxSim>,
+    Json(req): Json<NewToken>,
+) -> Answer<Value> {
+    let token =
+        sim.with_state(|state| state.generate_access_token(&req.client_id, &req.subject))?;
+    Ok(Json(json!({"access_token": token})))
 }
 
 #[derive(Deserialize)]

@@ -40,6 +40,16 @@ pub(crate) fn access_token() -> String {
     format!("sl.{}", random_chars(URL_SAFE, 136))
 }
 
+/// Long-lived access tokens (the App Console's "Generate access token"): 64 characters, a run of `A`s near the
+/// start like Dropbox's legacy tokens, and no `sl.` prefix.
+pub(crate) fn long_lived_token() -> String {
+    format!(
+        "{}AAAAAAAAAA{}",
+        random_chars(URL_SAFE, 11),
+        random_chars(URL_SAFE, 43)
+    )
+}
+
 pub(crate) fn refresh_token() -> String {
     random_chars(URL_SAFE, 64)
 }

@@ -10,7 +10,9 @@ mod model;
 mod oauth;
 mod state;
 mod team;
+mod team_info;
 mod tokens;
+mod users;
 mod webhook;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -175,6 +177,20 @@ impl DropboxSim {
         redirect_uri: Option<&str>,
     ) -> String {
         expect(self.with_state(|state| state.authorization_code(client_id, subject, redirect_uri)))
+    }
+
+    /// A long-lived access token, as the App Console's "Generate access token" button makes, for `subject`: an
+    /// account (`dbid:` or `dbmid:`) for a user app, a team (`dbtid:`) for a team app. It never expires (unless
+    /// [`expire_tokens`](Self::expire_tokens) is called) and comes without a refresh token.
+    #[track_caller]
+    pub fn generate_access_token(&self, client_id: &str, subject: &str) -> String {
+        expect(self.with_state(|state| state.generate_access_token(client_id, subject)))
+    }
+
+    /// Every access and refresh token issued so far (expired ones and generated ones too), sorted, e.g. to check
+    /// that none is stored in clear elsewhere.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.with_state(|state| state.issued_tokens())
     }
 
     /// Creates or overwrites a file (and any missing parent folders); returns its metadata.

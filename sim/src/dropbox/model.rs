@@ -31,6 +31,9 @@ pub struct Account {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Team {
     pub team_id: String,
+    /// What `team/get_info` and members' `users/get_current_account` call it.
+    #[serde(default)]
+    pub name: String,
     pub members: Vec<Member>,
 }
 

@@ -25,9 +25,9 @@ struct AccountRecord {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct Membership {
-    team_id: String,
-    team_member_id: String,
+pub(crate) struct Membership {
+    pub team_id: String,
+    pub team_member_id: String,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -112,6 +112,7 @@ impl State {
         let members = (0..members).map(|_| self.insert_member(&team_id)).collect();
         let team = Team {
             team_id: team_id.clone(),
+            name: format!("Example Team {}", ids::number(1000..10_000)),
             members,
         };
         self.teams.insert(team_id, team.clone());
@@ -136,6 +137,11 @@ impl State {
     /// The account behind a `dbid:` or a team member's `dbmid:`.
     pub(crate) fn account(&self, id: &str) -> Result<&Account, SimError> {
         self.record(id).map(|record| &record.account)
+    }
+
+    /// The team an account (`dbid:` or `dbmid:`) belongs to, if any.
+    pub(crate) fn membership(&self, id: &str) -> Option<&Membership> {
+        self.record(id).ok()?.team.as_ref()
     }
 
     pub(crate) fn files(&self, account_id: &str) -> Option<&Namespace> {

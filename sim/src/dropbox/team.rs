@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::api_error::ApiError;
 use super::model::Member;
 use super::state::State;
+use super::users::{Name, Tag};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct MembersListArg {
@@ -45,21 +46,6 @@ struct Profile {
     status: Tag,
     name: Name,
     membership_type: Tag,
-}
-
-#[derive(Debug, Serialize)]
-struct Name {
-    given_name: String,
-    surname: String,
-    familiar_name: String,
-    display_name: String,
-    abbreviated_name: String,
-}
-
-#[derive(Debug, Serialize)]
-struct Tag {
-    #[serde(rename = ".tag")]
-    tag: &'static str,
 }
 
 pub(crate) fn list(
@@ -108,27 +94,15 @@ fn page(state: &State, team_id: &str, offset: usize, limit: usize) -> MembersLis
 }
 
 fn info(state: &State, member: &Member) -> MemberInfo {
-    let email = state
-        .account(&member.account_id)
-        .map(|a| a.email.clone())
-        .unwrap_or_default();
-    let handle = email.split('@').next().unwrap_or_default();
-    let number = handle.trim_start_matches("user");
-    let name = Name {
-        given_name: "User".into(),
-        surname: number.into(),
-        familiar_name: "User".into(),
-        display_name: format!("User {number}"),
-        abbreviated_name: "U".into(),
-    };
+    let account = state.account(&member.account_id).ok();
     MemberInfo {
         profile: Profile {
             team_member_id: member.team_member_id.clone(),
             account_id: member.account_id.clone(),
-            email,
+            email: account.map(|a| a.email.clone()).unwrap_or_default(),
             email_verified: true,
             status: Tag { tag: "active" },
-            name,
+            name: account.map(Name::of).unwrap_or_default(),
             membership_type: Tag { tag: "full" },
         },
         role: Tag { tag: "member_only" },

@@ -1,4 +1,5 @@
-//! OAuth grants: one-time authorization codes, long-lived refresh tokens and access tokens that expire.
+//! OAuth grants: one-time authorization codes, long-lived refresh tokens, access tokens that expire, and the
+//! App Console's generated access tokens that don't.
 
 use std::collections::HashMap;
 
@@ -182,6 +183,30 @@ impl Tokens {
             return Err(ApiError::ExpiredAccessToken);
         }
         Ok(&access.subject)
+    }
+
+    /// An access token that never expires by itself and comes without a refresh token, as the App Console's
+    /// "Generate access token" button makes.
+    pub(crate) fn generate(&mut self, subject: Subject) -> String {
+        let access_token = ids::long_lived_token();
+        let access = Access {
+            subject,
+            expires_at_ms: u64::MAX,
+        };
+        self.access.insert(access_token.clone(), access);
+        access_token
+    }
+
+    /// Every access and refresh token issued so far, expired ones included, sorted.
+    pub(crate) fn issued(&self) -> Vec<String> {
+        let mut tokens: Vec<String> = self
+            .access
+            .keys()
+            .chain(self.refresh.keys())
+            .cloned()
+            .collect();
+        tokens.sort();
+        tokens
     }
 
     /// Every access token issued so far expires now; refresh tokens keep working.

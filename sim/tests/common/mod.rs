@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use reqwest::{Client, Response};
 use serde_json::Value;
-use sim::{AppKind, DropboxSim};
+use sim::{AppKind, DropboxSim, Team};
 
 pub struct Harness {
     pub sim: DropboxSim,
@@ -75,6 +75,46 @@ impl Harness {
             account,
             response.json().await.expect("json"),
         )
+    }
+
+    /// Authorizes a fresh team app for a fresh team of `members`; returns the team and its access token.
+    pub async fn team_login(&self, members: usize) -> (Team, String) {
+        let app = self.sim.create_app(AppKind::Team, None);
+        let team = self.sim.create_team(members);
+        let code = self
+            .sim
+            .authorization_code(&app.client_id, &team.team_id, None);
+        let response = self
+            .token(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("client_id", &app.client_id),
+                ("client_secret", &app.client_secret),
+            ])
+            .await;
+        assert_eq!(response.status(), 200);
+        let tokens: Value = response.json().await.expect("json");
+        let token = tokens["access_token"].as_str().expect("token").to_owned();
+        (team, token)
+    }
+
+    /// A raw RPC call with exactly this `Content-Type` (if any) and body.
+    pub async fn raw_rpc(
+        &self,
+        route: &str,
+        token: &str,
+        content_type: Option<&str>,
+        body: &'static str,
+    ) -> Response {
+        let mut request = self
+            .http
+            .post(format!("{}/2/{route}", self.base))
+            .bearer_auth(token)
+            .body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("Content-Type", content_type);
+        }
+        request.send().await.expect("rpc call")
     }
 }
 

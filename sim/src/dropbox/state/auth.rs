@@ -11,11 +11,11 @@ use crate::dropbox::tokens::{Issued, OAuthError, Subject};
 const TEAM_TOKEN_WITHOUT_SELECT_USER: &str = "This API function operates on a single Dropbox account, but the \
     OAuth 2 access token you provided is for an entire Dropbox Business team.  Since your API app key has team \
     member file access permissions, you can operate on a team member's Dropbox by providing the \
-    \"Dropbox-API-Select-User\" HTTP header or \"select_user\" URL parameter.";
+    \"Dropbox-API-Select-User\" HTTP header or \"select_user\" URL parameter to specify the exact user.";
 const USER_TOKEN_WITH_SELECT_USER: &str = "Unexpected \"Dropbox-API-Select-User\" header: the OAuth 2 access \
     token you provided is for a single Dropbox account, not a Dropbox Business team.";
-const USER_TOKEN_FOR_TEAM_ROUTE: &str = "This API function operates on a Dropbox Business team, but the OAuth 2 \
-    access token you provided is for a single Dropbox account.";
+const USER_TOKEN_FOR_TEAM_ROUTE: &str = "This is a DfB team management function.  The OAuth 2 access token you \
+    provided is for a specific Dropbox user account and does not work with this function.";
 
 /// The client credentials of an `/oauth2/token` call, from its form or from HTTP Basic auth.
 #[derive(Clone, Debug, Default)]
@@ -50,21 +50,22 @@ impl State {
         subject: &str,
         redirect_uri: Option<&str>,
     ) -> Result<String, SimError> {
-        let mismatch = || SimError::SubjectMismatch {
-            client_id: client_id.to_owned(),
-            subject: subject.to_owned(),
-        };
-        let subject = match self.app(client_id)?.kind {
-            AppKind::User => Subject::Account(
-                self.account(subject)
-                    .map_err(|_| mismatch())?
-                    .account_id
-                    .clone(),
-            ),
-            AppKind::Team if self.teams.contains_key(subject) => Subject::Team(subject.to_owned()),
-            AppKind::Team => return Err(mismatch()),
-        };
+        let subject = self.grant_subject(client_id, subject)?;
         Ok(self.tokens.mint_code(client_id, subject, redirect_uri))
+    }
+
+    /// A never-expiring access token for `subject`, as the App Console's "Generate access token" button makes.
+    pub(crate) fn generate_access_token(
+        &mut self,
+        client_id: &str,
+        subject: &str,
+    ) -> Result<String, SimError> {
+        let subject = self.grant_subject(client_id, subject)?;
+        Ok(self.tokens.generate(subject))
+    }
+
+    pub(crate) fn issued_tokens(&self) -> Vec<String> {
+        self.tokens.issued()
     }
 
     pub(crate) fn exchange_code(
@@ -102,8 +103,9 @@ impl State {
         self.tokens.set_lifetime(secs);
     }
 
-    /// The account a `files/*` call acts on: a user token's own, or the member a team token selects.
-    pub(crate) fn files_account(
+    /// The account a user-level call (`files/*`, `users/*`) acts on: a user token's own, or the member a team
+    /// token selects.
+    pub(crate) fn user_account(
         &self,
         token: &str,
         select_user: Option<&str>,
@@ -140,6 +142,25 @@ impl State {
         match self.tokens.authenticate(token, now_ms)? {
             Subject::Team(team_id) => Ok(team_id.clone()),
             Subject::Account(_) => Err(ApiError::bad_request(USER_TOKEN_FOR_TEAM_ROUTE)),
+        }
+    }
+
+    /// Who may grant `client_id` access: an account (`dbid:`, or a member's `dbmid:`) for a user app, a team for a
+    /// team app.
+    fn grant_subject(&self, client_id: &str, subject: &str) -> Result<Subject, SimError> {
+        let mismatch = || SimError::SubjectMismatch {
+            client_id: client_id.to_owned(),
+            subject: subject.to_owned(),
+        };
+        match self.app(client_id)?.kind {
+            AppKind::User => {
+                let account = self.account(subject).map_err(|_| mismatch())?;
+                Ok(Subject::Account(account.account_id.clone()))
+            }
+            AppKind::Team if self.teams.contains_key(subject) => {
+                Ok(Subject::Team(subject.to_owned()))
+            }
+            AppKind::Team => Err(mismatch()),
         }
     }
 

@@ -99,13 +99,13 @@ fn codes_work_once_for_their_client_and_redirect_uri() {
 fn access_tokens_expire_and_refresh_tokens_survive() {
     let mut state = State::new();
     let (app, account, token) = user_token(&mut state);
-    assert_eq!(state.files_account(&token, None, NOW), Ok(account.clone()));
+    assert_eq!(state.user_account(&token, None, NOW), Ok(account.clone()));
     assert_eq!(
-        state.files_account(&token, None, NOW + 14_400_000),
+        state.user_account(&token, None, NOW + 14_400_000),
         Err(ApiError::ExpiredAccessToken)
     );
     assert_eq!(
-        state.files_account("sl.unknown", None, NOW),
+        state.user_account("sl.unknown", None, NOW),
         Err(ApiError::InvalidAccessToken)
     );
 
@@ -125,15 +125,15 @@ fn access_tokens_expire_and_refresh_tokens_survive() {
     .expect("json");
     assert_eq!(tokens["expires_in"], 60);
     let short = tokens["access_token"].as_str().expect("token");
-    assert!(state.files_account(short, None, NOW + 59_000).is_ok());
+    assert!(state.user_account(short, None, NOW + 59_000).is_ok());
     assert_eq!(
-        state.files_account(short, None, NOW + 60_000),
+        state.user_account(short, None, NOW + 60_000),
         Err(ApiError::ExpiredAccessToken)
     );
 
     state.expire_tokens();
     assert_eq!(
-        state.files_account(&token, None, NOW),
+        state.user_account(&token, None, NOW),
         Err(ApiError::ExpiredAccessToken)
     );
     let refresh = tokens["refresh_token"].as_str().expect("refresh");
@@ -141,7 +141,7 @@ fn access_tokens_expire_and_refresh_tokens_survive() {
         serde_json::to_value(state.refresh(&creds, refresh, NOW).expect("refresh")).expect("json");
     assert!(
         state
-            .files_account(renewed["access_token"].as_str().expect("token"), None, NOW)
+            .user_account(renewed["access_token"].as_str().expect("token"), None, NOW)
             .is_ok()
     );
 }
@@ -176,26 +176,26 @@ fn team_tokens_must_select_one_of_their_members() {
 
     let member = &team.members[1];
     assert_eq!(
-        state.files_account(token, Some(&member.team_member_id), NOW),
+        state.user_account(token, Some(&member.team_member_id), NOW),
         Ok(member.account_id.clone())
     );
-    let without = state.files_account(token, None, NOW);
+    let without = state.user_account(token, None, NOW);
     assert!(
         matches!(without, Err(ApiError::BadRequest(m)) if m.contains("Dropbox-API-Select-User"))
     );
     assert!(matches!(
-        state.files_account(token, Some(&stranger), NOW),
+        state.user_account(token, Some(&stranger), NOW),
         Err(ApiError::BadRequest(_))
     ));
     assert!(matches!(
-        state.files_account(token, Some("garbage"), NOW),
+        state.user_account(token, Some("garbage"), NOW),
         Err(ApiError::BadRequest(_))
     ));
     assert_eq!(state.team_of(token, NOW), Ok(team.team_id.clone()));
 
     let (_, _, user_token) = user_token(&mut state);
     assert!(matches!(
-        state.files_account(&user_token, Some(&member.team_member_id), NOW),
+        state.user_account(&user_token, Some(&member.team_member_id), NOW),
         Err(ApiError::BadRequest(_))
     ));
     assert!(matches!(

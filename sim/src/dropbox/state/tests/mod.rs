@@ -1,5 +1,7 @@
-//! Unit tests of the simulator state: files and coalescing, cursors and paging, tokens, team rules, webhooks.
+//! Unit tests of the simulator state: files and coalescing, cursors and paging, tokens, team rules, webhooks,
+//! account and team profiles.
 
+mod accounts;
 mod auth;
 mod files;
 mod paging;
