@@ -149,7 +149,7 @@ async fn refused_webhooks_are_answered_and_write_nothing() {
         200
     );
     let keys = raw_keys_up_to(&pipeline, &account.account_id).await;
-    assert_eq!(keys, [account.account_id.clone()]);
+    assert_eq!(keys, std::slice::from_ref(&account.account_id));
     let refused = pipeline
         .metric(0, "ingest_webhooks_total{outcome=\"bad_signature\"}")
         .await;
@@ -189,5 +189,59 @@ async fn accepted_webhooks_are_written_per_account_verbatim() {
     }
     let unknown = pipeline.metric(0, "ingest_unknown_accounts_total").await;
     assert_eq!(unknown, 1.0, "the account no instance has is counted");
+    pipeline.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    let pipeline = Pipeline::start_with(&["--read-timeout=1s"]).await;
+    let (app, _, _) = pipeline.connected_user().await;
+    let address = pipeline.ingest_url.trim_start_matches("http://").to_owned();
+    let body = notification(&["dbid:slow"]);
+    let signature = dropbox_signature(app.client_secret.as_bytes(), body.as_bytes());
+
+    // A body that stops halfway is answered 408 once the read deadline passes.
+    let mut stalled_body = TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /events/dropbox HTTP/1.1\r\nHost: ingest\r\nContent-Type: application/json\r\n\
+         X-Dropbox-Signature: {signature}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stalled_body.write_all(head.as_bytes()).await.unwrap();
+    stalled_body
+        .write_all(&body.as_bytes()[..10])
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    let read = tokio::time::timeout(
+        Duration::from_secs(5),
+        stalled_body.read_to_string(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "the server answered within the deadline");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+
+    // A request head that never ends: the connection is closed.
+    let mut stalled_head = TcpStream::connect(&address).await.unwrap();
+    stalled_head
+        .write_all(b"POST /events/dropbox HTTP/1.1\r\nHost: ingest\r\n")
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let closed =
+        tokio::time::timeout(Duration::from_secs(5), stalled_head.read_to_end(&mut rest)).await;
+    assert!(
+        closed.is_ok(),
+        "the server hung up on a head that never ended"
+    );
+
+    assert!(
+        read_topic(&pipeline.topics.webhooks_raw, 1, Duration::from_secs(2))
+            .await
+            .is_empty()
+    );
     pipeline.stop().await;
 }
