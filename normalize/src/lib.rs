@@ -1,34 +1,32 @@
 //! `normalize`: from "this Dropbox account changed" to standardized event notifications.
 //!
-//! Delivery guarantee: at least once. A raw record's offset is stored only after every
-//! notification it produced and the state it changed were acknowledged by Kafka; a crash
-//! re-processes from the last stored offset, and re-built notifications keep their event ids.
+//! Delivery guarantee: exactly once from `webhooks.raw` to `events` (see `transact`). State
+//! (cursors, known objects) lives in the compacted `normalize.state` topic, partitioned like the
+//! raw records, so any copy can take over any partition.
 
 mod metrics;
 mod notification;
-mod process;
 mod resolve;
+mod retry;
 mod settings;
 mod state;
+mod transact;
+mod work;
 
 use std::net::SocketAddr;
-use std::sync::Mutex;
 
 use pipeline::StageError;
 use pipeline::element::dropbox::api::DropboxApi;
-use pipeline::kafka::{AtEnd, read_compacted};
 use pipeline::stage::StageBase;
 use tokio_util::sync::CancellationToken;
 
 pub use settings::Settings;
 
 use crate::metrics::Metrics;
-use crate::process::Processor;
 use crate::resolve::Resolver;
-use crate::state::StateStore;
+use crate::transact::Normalizer;
 
-/// Readiness conditions of normalize besides the catalog.
-pub(crate) const STATE: &str = "state";
+/// Readiness condition of normalize besides the catalog.
 pub(crate) const CONSUMER: &str = "consumer";
 
 pub struct Normalize {
@@ -41,7 +39,6 @@ pub struct Normalize {
 impl Normalize {
     pub async fn build(settings: Settings) -> Result<Self, StageError> {
         let base = StageBase::build(settings.common.clone(), settings.metrics_listen).await?;
-        base.readiness.waiting(STATE, "loading normalize state");
         base.readiness.waiting(CONSUMER, "not consuming yet");
         let metrics = Metrics::register(&base.registry).expect("metric names are unique and valid");
         Ok(Self {
@@ -64,36 +61,24 @@ impl Normalize {
             dropbox,
         } = self;
         let background = base.start(&shutdown);
-        let store = Mutex::new(StateStore::default());
-        read_compacted(
-            &settings.common.kafka,
-            &background.topics.normalize_state,
-            AtEnd::Stop,
-            |key, value| {
-                store
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .apply_record(key, value)
-            },
-            || background.readiness.ready(STATE),
-            &shutdown,
-        )
-        .await?;
-        let store = store.into_inner().unwrap_or_else(|p| p.into_inner());
-        tracing::info!(accounts = store.len(), "Normalize state loaded.");
         background.catalog_loaded(&shutdown).await;
-        let processor = Processor::new(
+        let retries = {
+            let (kafka, group) = (settings.common.kafka.clone(), settings.group.clone());
+            let (topics, shutdown) = (background.topics.clone(), shutdown.clone());
+            tokio::spawn(async move { retry::forward(&kafka, &group, &topics, &shutdown).await })
+        };
+        let normalizer = Normalizer::new(
             &settings,
             background.topics.clone(),
             background.catalog.clone(),
-            store,
             Resolver::new(dropbox),
             metrics,
         )?;
-        processor.run(&background.readiness, &shutdown).await?;
+        let result = normalizer.run(&background.readiness, &shutdown).await;
         shutdown.cancel();
+        retries.await??;
         background.join().await?;
         tracing::info!("normalize stopped.");
-        Ok(())
+        result
     }
 }

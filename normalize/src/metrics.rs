@@ -4,8 +4,10 @@ use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
 
 #[derive(Clone)]
 pub struct Metrics {
-    /// Raw records by outcome: `normalized`, `no_instance`, `dead_lettered`.
+    /// Raw records by outcome: `normalized`, `no_instance`, `put_off`, `dead_lettered`.
     pub records: IntCounterVec,
+    /// Transactions by outcome: `committed`, `aborted`.
+    pub transactions: IntCounterVec,
     pub notifications: IntCounter,
     /// Dropbox calls retried after a transient failure.
     pub dropbox_retries: IntCounter,
@@ -21,6 +23,13 @@ impl Metrics {
                 ),
                 &["outcome"],
             )?,
+            transactions: IntCounterVec::new(
+                Opts::new(
+                    "normalize_transactions_total",
+                    "Kafka transactions, by outcome.",
+                ),
+                &["outcome"],
+            )?,
             notifications: IntCounter::new(
                 "normalize_notifications_total",
                 "Standardized notifications written to the events topic.",
@@ -32,6 +41,7 @@ impl Metrics {
         };
         registry.register(Box::new(metrics.records.clone()))?;
         registry.register(Box::new(metrics.notifications.clone()))?;
+        registry.register(Box::new(metrics.transactions.clone()))?;
         registry.register(Box::new(metrics.dropbox_retries.clone()))?;
         Ok(metrics)
     }

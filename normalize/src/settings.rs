@@ -1,9 +1,10 @@
 //! Settings of `normalize`; each is a flag with an environment fallback.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::Parser;
-use pipeline::settings::{DropboxSettings, StageSettings};
+use pipeline::settings::{DropboxSettings, StageSettings, parse_duration};
 
 /// Turns raw Dropbox notifications into standardized event notifications.
 #[derive(Debug, Clone, Parser)]
@@ -15,6 +16,23 @@ pub struct Settings {
     /// Kafka consumer group shared by the copies of normalize.
     #[arg(long, env = "NORMALIZE_GROUP", default_value = "normalize")]
     pub group: String,
+    /// Stable name of this copy (e.g. the pod name). Its transactional id is `<group>-<copy id>`,
+    /// so a restarted copy fences its crashed self at once; a random one is used when unset.
+    #[arg(long, env = "NORMALIZE_COPY_ID")]
+    pub copy_id: Option<String>,
+    /// Most raw records normalized in one transaction.
+    #[arg(long, env = "NORMALIZE_BATCH_SIZE", default_value_t = 500)]
+    pub batch_size: usize,
+    /// How long a batch waits for more records after its first.
+    #[arg(long, env = "NORMALIZE_BATCH_LINGER", value_parser = parse_duration, default_value = "10ms")]
+    pub batch_linger: Duration,
+    /// Accounts resolved with Dropbox at once.
+    #[arg(long, env = "NORMALIZE_CONCURRENCY", default_value_t = 16)]
+    pub concurrency: usize,
+    /// How long one account's Dropbox calls are retried within a batch before its record is put
+    /// off to `normalize.retry`, so one failing account delays the others at most this long.
+    #[arg(long, env = "DROPBOX_RETRY_BUDGET", value_parser = parse_duration, default_value = "10s")]
+    pub retry_budget: Duration,
     #[command(flatten)]
     pub dropbox: DropboxSettings,
     #[command(flatten)]

@@ -240,6 +240,7 @@ impl Pipeline {
             &topics.events,
             &topics.events_dlq,
             &topics.normalize_state,
+            &topics.normalize_retry,
         ];
         let names: Vec<&str> = names.iter().map(|name| name.as_str()).collect();
         admin

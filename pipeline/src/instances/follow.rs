@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Instance, InstanceCatalog};
 use crate::crypto::Sealer;
-use crate::kafka::{AtEnd, read_compacted};
+use crate::kafka::{AtEnd, Partitions, read_compacted};
 use crate::ops::Readiness;
 use crate::settings::KafkaSettings;
 
@@ -31,7 +31,16 @@ pub async fn follow(
         readiness.ready(READINESS);
         tracing::info!(instances = catalog.list().len(), "Instances loaded.");
     };
-    read_compacted(settings, topic, AtEnd::Follow, apply, caught_up, &shutdown).await
+    read_compacted(
+        settings,
+        topic,
+        Partitions::All,
+        AtEnd::Follow,
+        apply,
+        caught_up,
+        &shutdown,
+    )
+    .await
 }
 
 /// Applies one record; a record that cannot be read is logged and skipped, never fatal.

@@ -21,11 +21,20 @@ pub enum AtEnd {
     Follow,
 }
 
+/// Which partitions the reader reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partitions {
+    All,
+    /// One partition, e.g. the state of an input partition this copy was just assigned.
+    One(i32),
+}
+
 /// Calls `apply(key, value)` for every record (`None` for a tombstone) and `caught_up()` once,
-/// when every partition has been read to the end it had.
+/// when every partition read has been read to the end it had.
 pub async fn read_compacted(
     settings: &KafkaSettings,
     topic: &str,
+    partitions_read: Partitions,
     at_end: AtEnd,
     mut apply: impl FnMut(&[u8], Option<&[u8]>),
     mut caught_up: impl FnMut(),
@@ -45,9 +54,16 @@ pub async fn read_compacted(
     let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(30))?;
     let mut partitions = TopicPartitionList::new();
     let mut loading = HashSet::new();
-    for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
-        partitions.add_partition_offset(topic, partition.id(), Offset::Beginning)?;
-        loading.insert(partition.id());
+    let ids = metadata
+        .topics()
+        .iter()
+        .flat_map(|t| t.partitions())
+        .map(|p| p.id());
+    for id in ids
+        .filter(|id| partitions_read == Partitions::All || partitions_read == Partitions::One(*id))
+    {
+        partitions.add_partition_offset(topic, id, Offset::Beginning)?;
+        loading.insert(id);
     }
     consumer.assign(&partitions)?;
     let mut done = loading.is_empty();

@@ -1,7 +1,7 @@
 //! librdkafka client settings, chosen once for every stage.
 
 use rdkafka::ClientConfig;
-use rdkafka::consumer::StreamConsumer;
+use rdkafka::consumer::{ConsumerContext, StreamConsumer};
 use rdkafka::error::KafkaResult;
 use rdkafka::producer::FutureProducer;
 
@@ -27,18 +27,38 @@ pub fn producer(settings: &KafkaSettings, delivery_timeout_ms: u64) -> KafkaResu
         .create()
 }
 
-/// A transactional producer (`transactional.id` must be stable per stage copy and partition set).
+/// A transactional producer. Zombie copies are fenced through the consumer group's generation
+/// (KIP-447), so the id need only be unique per running copy.
 pub fn transactional_producer(
     settings: &KafkaSettings,
     transactional_id: &str,
 ) -> KafkaResult<FutureProducer> {
     base(settings)
         .set("transactional.id", transactional_id)
+        // Transactions hold only Kafka writes (no remote calls), so they are short; a crashed
+        // copy's open transaction then blocks read_committed readers for 10 s at most.
+        .set("transaction.timeout.ms", "10000")
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "2")
         .set("compression.type", "lz4")
         .create()
+}
+
+/// A consumer for read-process-write in transactions: offsets are committed only with the
+/// transaction that holds the output (`send_offsets_to_transaction`), never on their own.
+pub fn transactional_consumer<C: ConsumerContext + 'static>(
+    settings: &KafkaSettings,
+    group: &str,
+    context: C,
+) -> KafkaResult<StreamConsumer<C>> {
+    base(settings)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("isolation.level", "read_committed")
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .create_with_context(context)
 }
 
 /// A consumer in `group` that never commits on its own: the stage stores each offset once the

@@ -4,8 +4,8 @@ mod compacted;
 mod config;
 mod topics;
 
-pub use compacted::{AtEnd, read_compacted};
-pub use config::{consumer, producer, transactional_producer};
+pub use compacted::{AtEnd, Partitions, read_compacted};
+pub use config::{consumer, producer, transactional_consumer, transactional_producer};
 pub use topics::{Topics, ensure_topics};
 
 /// A Kafka header value as UTF-8, if present.
@@ -23,8 +23,8 @@ pub const RECEIVED_AT_HEADER: &str = "received-at-ms";
 
 /// The next message of a consumer, or `None` once `shutdown` is cancelled. Errors are logged
 /// and the wait goes on: librdkafka recovers from broker and network failures by itself.
-pub async fn next_message<'a>(
-    consumer: &'a rdkafka::consumer::StreamConsumer,
+pub async fn next_message<'a, C: rdkafka::consumer::ConsumerContext + 'static>(
+    consumer: &'a rdkafka::consumer::StreamConsumer<C>,
     shutdown: &tokio_util::sync::CancellationToken,
 ) -> Option<rdkafka::message::BorrowedMessage<'a>> {
     loop {

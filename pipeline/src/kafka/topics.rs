@@ -19,6 +19,8 @@ pub struct Topics {
     pub events: String,
     pub events_dlq: String,
     pub normalize_state: String,
+    /// Raw records normalize put off because Dropbox kept failing, with when to try again.
+    pub normalize_retry: String,
 }
 
 impl Topics {
@@ -31,6 +33,7 @@ impl Topics {
             events: name("events"),
             events_dlq: name("events.dlq"),
             normalize_state: name("normalize.state"),
+            normalize_retry: name("normalize.retry"),
         }
     }
 
@@ -55,6 +58,7 @@ impl Topics {
             (self.events.as_str(), delete(7)),
             (self.events_dlq.as_str(), delete(30)),
             (self.normalize_state.as_str(), compact()),
+            (self.normalize_retry.as_str(), delete(7)),
         ]
     }
 }

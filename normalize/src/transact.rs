@@ -1,0 +1,383 @@
+//! Exactly once from `webhooks.raw` to `events`: each batch's notifications, state changes,
+//! retries, dead letters and consumer offsets are committed in one Kafka transaction. A batch
+//! whose transaction fails is aborted and consumed again from its first offsets; in-memory state
+//! changes only once Kafka committed them. Downstream reads `read_committed`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pipeline::StageError;
+use pipeline::instances::InstanceCatalog;
+use pipeline::kafka::{
+    AtEnd, Partitions, RECEIVED_AT_HEADER, Topics, next_message, read_compacted,
+};
+use pipeline::ops::Readiness;
+use pipeline::settings::KafkaSettings;
+use rdkafka::consumer::{Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::Metrics;
+use crate::resolve::Resolver;
+use crate::retry::{ATTEMPT_HEADER, not_before_header};
+use crate::state::{self, StateStore};
+use crate::work::{Input, Outputs, Planner};
+use crate::{CONSUMER, Settings};
+
+const TXN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Remembers partitions revoked by a rebalance, for the loop to forget their state.
+#[derive(Default)]
+pub struct RebalanceLog {
+    revoked: Mutex<Vec<i32>>,
+}
+
+impl ClientContext for RebalanceLog {}
+
+impl ConsumerContext for RebalanceLog {
+    fn post_rebalance(&self, _: &rdkafka::consumer::BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(partitions) = rebalance {
+            let mut revoked = self.revoked.lock().unwrap_or_else(|p| p.into_inner());
+            revoked.extend(partitions.elements().iter().map(|p| p.partition()));
+        }
+    }
+}
+
+pub struct Normalizer {
+    consumer: StreamConsumer<RebalanceLog>,
+    producer: FutureProducer,
+    kafka: KafkaSettings,
+    topics: Topics,
+    catalog: Arc<InstanceCatalog>,
+    resolver: Resolver,
+    store: StateStore,
+    metrics: Metrics,
+    settings: Settings,
+}
+
+impl Normalizer {
+    pub fn new(
+        settings: &Settings,
+        topics: Topics,
+        catalog: Arc<InstanceCatalog>,
+        resolver: Resolver,
+        metrics: Metrics,
+    ) -> Result<Self, KafkaError> {
+        let kafka = settings.common.kafka.clone();
+        let copy_id = settings.copy_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let transactional_id = format!("{}-{copy_id}", settings.group);
+        Ok(Self {
+            consumer: pipeline::kafka::transactional_consumer(
+                &kafka,
+                &settings.group,
+                RebalanceLog::default(),
+            )?,
+            producer: pipeline::kafka::transactional_producer(&kafka, &transactional_id)?,
+            kafka,
+            topics,
+            catalog,
+            resolver,
+            store: StateStore::default(),
+            metrics,
+            settings: settings.clone(),
+        })
+    }
+
+    pub async fn run(
+        mut self,
+        readiness: &Readiness,
+        shutdown: &CancellationToken,
+    ) -> Result<(), StageError> {
+        let producer = self.producer.clone();
+        tokio::task::spawn_blocking(move || producer.init_transactions(TXN_TIMEOUT)).await??;
+        self.consumer.subscribe(&[&self.topics.webhooks_raw])?;
+        readiness.ready(CONSUMER);
+        tracing::info!(topic = %self.topics.webhooks_raw, "normalize is consuming.");
+        while let Some(batch) = self.next_batch(shutdown).await {
+            self.forget_revoked();
+            for partition in partitions_of(&batch) {
+                if !self.store.is_restored(partition) {
+                    self.restore(partition, shutdown).await?;
+                }
+            }
+            let planner = Planner {
+                catalog: &self.catalog,
+                resolver: &self.resolver,
+                store: &self.store,
+                retry_budget: self.settings.retry_budget,
+                concurrency: self.settings.concurrency,
+            };
+            let Ok(outputs) = planner.plan(&batch, shutdown).await else {
+                break; // Shutdown: nothing was written; the next owner reads the batch again.
+            };
+            match self.commit(&batch, &outputs).await {
+                Ok(()) => self.committed(outputs, batch.len()),
+                Err(error) => self.abort(&batch, error).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for one record, then takes what else arrives within the linger, up to the batch size.
+    async fn next_batch(&self, shutdown: &CancellationToken) -> Option<Vec<Input>> {
+        let first = next_message(&self.consumer, shutdown).await?;
+        let mut batch = vec![input(&first)];
+        drop(first);
+        let deadline = tokio::time::Instant::now() + self.settings.batch_linger;
+        while batch.len() < self.settings.batch_size {
+            match tokio::time::timeout_at(deadline, self.consumer.recv()).await {
+                Ok(Ok(message)) => batch.push(input(&message)),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "Consuming webhooks.raw failed.");
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        Some(batch)
+    }
+
+    fn forget_revoked(&mut self) {
+        let revoked = std::mem::take(
+            &mut *self
+                .consumer
+                .context()
+                .revoked
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        for partition in revoked {
+            self.store.forget(partition);
+        }
+    }
+
+    /// Reads a newly owned partition's state back from the state topic.
+    async fn restore(
+        &mut self,
+        partition: i32,
+        shutdown: &CancellationToken,
+    ) -> Result<(), KafkaError> {
+        let mut accounts = HashMap::new();
+        read_compacted(
+            &self.kafka,
+            &self.topics.normalize_state,
+            Partitions::One(partition),
+            AtEnd::Stop,
+            |key, value| state::apply_record(&mut accounts, key, value),
+            || {},
+            shutdown,
+        )
+        .await?;
+        tracing::info!(
+            partition,
+            accounts = accounts.len(),
+            "Restored normalize state."
+        );
+        self.store.restore(partition, accounts);
+        Ok(())
+    }
+
+    async fn commit(&self, batch: &[Input], outputs: &Outputs) -> Result<(), KafkaError> {
+        self.producer.begin_transaction()?;
+        let mut sends = Vec::new();
+        for (instance_id, notification, received_at_ms) in &outputs.events {
+            let payload = serde_json::to_vec(notification).expect("a notification serializes");
+            let (key, received_at) = (instance_id.to_string(), received_at_ms.to_string());
+            let headers = OwnedHeaders::new().insert(Header {
+                key: RECEIVED_AT_HEADER,
+                value: Some(&received_at),
+            });
+            let record = FutureRecord::to(&self.topics.events)
+                .key(&key)
+                .payload(&payload)
+                .headers(headers);
+            sends.push(
+                self.producer
+                    .send_result(record)
+                    .map_err(|(error, _)| error)?,
+            );
+        }
+        for (partition, key, state) in &outputs.state {
+            let payload = serde_json::to_vec(state).expect("state serializes");
+            // Same partition number as the raw records it follows: restored with them.
+            let record = FutureRecord::to(&self.topics.normalize_state)
+                .partition(*partition)
+                .key(key)
+                .payload(&payload);
+            sends.push(
+                self.producer
+                    .send_result(record)
+                    .map_err(|(error, _)| error)?,
+            );
+        }
+        for (key, payload, attempt) in &outputs.retries {
+            let attempt_text = attempt.to_string();
+            let not_before = not_before_header(*attempt);
+            let headers = OwnedHeaders::new()
+                .insert(Header {
+                    key: ATTEMPT_HEADER,
+                    value: Some(&attempt_text),
+                })
+                .insert(Header {
+                    key: crate::retry::NOT_BEFORE_HEADER,
+                    value: Some(&not_before),
+                });
+            let record = FutureRecord::to(&self.topics.normalize_retry)
+                .key(key)
+                .payload(payload)
+                .headers(headers);
+            sends.push(
+                self.producer
+                    .send_result(record)
+                    .map_err(|(error, _)| error)?,
+            );
+        }
+        for (key, payload) in &outputs.fan_out {
+            let record = FutureRecord::to(&self.topics.webhooks_raw)
+                .key(key)
+                .payload(payload);
+            sends.push(
+                self.producer
+                    .send_result(record)
+                    .map_err(|(error, _)| error)?,
+            );
+        }
+        for (key, value) in &outputs.dead_letters {
+            let payload = serde_json::to_vec(value).expect("JSON serializes");
+            let record = FutureRecord::to(&self.topics.webhooks_dlq)
+                .key(key)
+                .payload(&payload);
+            sends.push(
+                self.producer
+                    .send_result(record)
+                    .map_err(|(error, _)| error)?,
+            );
+        }
+        for send in sends {
+            match send.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((error, _))) => return Err(error),
+                Err(_) => return Err(KafkaError::Canceled),
+            }
+        }
+        let offsets = next_offsets(&self.topics.webhooks_raw, batch)?;
+        let metadata = self
+            .consumer
+            .group_metadata()
+            .ok_or(KafkaError::NoMessageReceived)?;
+        let producer = self.producer.clone();
+        tokio::task::spawn_blocking(move || {
+            producer.send_offsets_to_transaction(&offsets, &metadata, TXN_TIMEOUT)?;
+            producer.commit_transaction(TXN_TIMEOUT)
+        })
+        .await
+        .map_err(|_| KafkaError::Canceled)?
+    }
+
+    fn committed(&mut self, outputs: Outputs, records: usize) {
+        let metrics = &self.metrics;
+        let set_aside = outputs.no_instance + outputs.dead_letters.len() + outputs.retries.len();
+        metrics
+            .records
+            .with_label_values(&["normalized"])
+            .inc_by(records.saturating_sub(set_aside) as u64);
+        metrics
+            .records
+            .with_label_values(&["no_instance"])
+            .inc_by(outputs.no_instance as u64);
+        metrics
+            .records
+            .with_label_values(&["dead_lettered"])
+            .inc_by(outputs.dead_letters.len() as u64);
+        metrics
+            .records
+            .with_label_values(&["put_off"])
+            .inc_by(outputs.retries.len() as u64);
+        metrics.notifications.inc_by(outputs.events.len() as u64);
+        metrics
+            .dropbox_retries
+            .inc_by(outputs.dropbox_retries as u64);
+        metrics.transactions.with_label_values(&["committed"]).inc();
+        for (partition, key, state) in outputs.state {
+            self.store.put(partition, key, state);
+        }
+    }
+
+    /// Aborts the open transaction and rewinds to the batch's first offsets, so it is consumed
+    /// again (by this copy, or by the partition's new owner after a rebalance).
+    async fn abort(&mut self, batch: &[Input], error: KafkaError) -> Result<(), StageError> {
+        self.metrics
+            .transactions
+            .with_label_values(&["aborted"])
+            .inc();
+        if let KafkaError::Transaction(rd) = &error
+            && rd.is_fatal()
+        {
+            tracing::error!(%error, "Fatal transaction error; stopping.");
+            return Err(error.into());
+        }
+        tracing::warn!(%error, "A transaction failed; aborting and consuming the batch again.");
+        let producer = self.producer.clone();
+        tokio::task::spawn_blocking(move || producer.abort_transaction(TXN_TIMEOUT)).await??;
+        let mut first: BTreeMap<i32, i64> = BTreeMap::new();
+        for input in batch {
+            first.entry(input.partition).or_insert(input.offset);
+        }
+        let assigned = self.consumer.assignment()?;
+        for (partition, offset) in first {
+            if assigned
+                .find_partition(&self.topics.webhooks_raw, partition)
+                .is_some()
+            {
+                self.consumer.seek(
+                    &self.topics.webhooks_raw,
+                    partition,
+                    Offset::Offset(offset),
+                    Duration::from_secs(10),
+                )?;
+            }
+            // State may hold nothing of this batch, but a revoked partition's must be re-read.
+            self.store.forget(partition);
+        }
+        Ok(())
+    }
+}
+
+fn input(message: &impl Message) -> Input {
+    let attempt = message
+        .headers()
+        .and_then(|headers| headers.iter().find(|h| h.key == ATTEMPT_HEADER))
+        .and_then(|header| std::str::from_utf8(header.value?).ok()?.parse().ok())
+        .unwrap_or(0);
+    Input {
+        partition: message.partition(),
+        offset: message.offset(),
+        key: message.key().unwrap_or_default().to_vec(),
+        payload: message.payload().map(<[u8]>::to_vec),
+        attempt,
+    }
+}
+
+fn partitions_of(batch: &[Input]) -> Vec<i32> {
+    let mut partitions: Vec<i32> = batch.iter().map(|input| input.partition).collect();
+    partitions.sort_unstable();
+    partitions.dedup();
+    partitions
+}
+
+/// The offsets to commit: one past the last record of each partition in the batch.
+fn next_offsets(topic: &str, batch: &[Input]) -> Result<TopicPartitionList, KafkaError> {
+    let mut last: BTreeMap<i32, i64> = BTreeMap::new();
+    for input in batch {
+        last.insert(input.partition, input.offset);
+    }
+    let mut offsets = TopicPartitionList::new();
+    for (partition, offset) in last {
+        offsets.add_partition_offset(topic, partition, Offset::Offset(offset + 1))?;
+    }
+    Ok(offsets)
+}
