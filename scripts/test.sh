@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 
 scripts/kafka.sh start
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}"
+# The crash tests run the stages' binaries as processes of their own.
+cargo build --workspace --bins --locked
 cargo test --workspace --locked "$@"

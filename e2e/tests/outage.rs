@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use harness::{Pipeline, read_topic};
+use harness::{Options, Pipeline, read_topic};
 use rdkafka::Message;
 use sim::dropbox_signature;
 use tokio::process::Command;
@@ -22,7 +22,8 @@ async fn kafka(command: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_acknowledged_webhook_survives_a_broker_outage() {
-    let pipeline = Arc::new(Pipeline::start_with(&["--produce-timeout=2s"]).await);
+    let pipeline =
+        Arc::new(Pipeline::start_with(Options::ingest_args(&["--produce-timeout=2s"])).await);
     let (app, _, _) = pipeline.connected_user().await;
     let answers: Arc<Mutex<Vec<(String, u16)>>> = Arc::default();
     let running = tokio_util::sync::CancellationToken::new();

@@ -16,8 +16,9 @@ pub struct Settings {
     /// Kafka consumer group shared by the copies of normalize.
     #[arg(long, env = "NORMALIZE_GROUP", default_value = "normalize")]
     pub group: String,
-    /// Stable name of this copy (e.g. the pod name). Its transactional id is `<group>-<copy id>`,
-    /// so a restarted copy fences its crashed self at once; a random one is used when unset.
+    /// Stable name of this copy (e.g. the pod name): its transactional id is `<group>-<copy id>`
+    /// and its group membership static, so a restarted copy fences its crashed self and takes
+    /// its partitions back at once. Unset: a random id, and failover after the session timeout.
     #[arg(long, env = "NORMALIZE_COPY_ID")]
     pub copy_id: Option<String>,
     /// Most raw records normalized in one transaction.

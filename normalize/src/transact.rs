@@ -68,12 +68,16 @@ impl Normalizer {
         metrics: Metrics,
     ) -> Result<Self, KafkaError> {
         let kafka = settings.common.kafka.clone();
-        let copy_id = settings.copy_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let copy_id = settings
+            .copy_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let transactional_id = format!("{}-{copy_id}", settings.group);
         Ok(Self {
             consumer: pipeline::kafka::transactional_consumer(
                 &kafka,
                 &settings.group,
+                settings.copy_id.as_deref(),
                 RebalanceLog::default(),
             )?,
             producer: pipeline::kafka::transactional_producer(&kafka, &transactional_id)?,

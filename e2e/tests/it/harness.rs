@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // Shared by two test binaries, each using part of it.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
@@ -28,13 +29,48 @@ pub fn brokers() -> String {
     std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
 }
 
+/// How to start a test pipeline.
+pub struct Options {
+    /// Extra ingest flags, e.g. `--produce-timeout=2s`.
+    pub ingest_args: Vec<String>,
+    /// Run normalize in the test's process (else the test runs it, with `normalize_args`).
+    pub normalize_in_process: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            ingest_args: Vec::new(),
+            normalize_in_process: true,
+        }
+    }
+}
+
+impl Options {
+    pub fn ingest_args(args: &[&str]) -> Self {
+        Self {
+            ingest_args: args.iter().map(|a| a.to_string()).collect(),
+            ..Self::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Ops {
+    pub ingest: SocketAddr,
+    pub normalize: Option<SocketAddr>,
+    pub deliver: SocketAddr,
+}
+
 pub struct Pipeline {
     pub dropbox: DropboxSim,
     pub receiver: CallbackReceiver,
     pub topics: Topics,
     pub ingest_url: String,
-    /// The ops addresses (`/metrics`, `/readyz`) of ingest, normalize and deliver.
-    pub ops: [std::net::SocketAddr; 3],
+    /// Where the stages serve `/metrics` and `/readyz`.
+    pub ops: Ops,
+    /// normalize's command line, to run it as a process of its own.
+    pub normalize_args: Vec<String>,
     http: reqwest::Client,
     shutdown: CancellationToken,
     stages: Vec<JoinHandle<Result<(), StageError>>>,
@@ -42,11 +78,10 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub async fn start() -> Self {
-        Self::start_with(&[]).await
+        Self::start_with(Options::default()).await
     }
 
-    /// Starts with extra ingest flags, e.g. `--produce-timeout=2s`.
-    pub async fn start_with(extra_ingest_args: &[&str]) -> Self {
+    pub async fn start_with(options: Options) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
             .with_env_filter("warn")
@@ -71,11 +106,14 @@ impl Pipeline {
             format!("--admin-token={ADMIN_TOKEN}"),
             format!("--dropbox-api-url={dropbox_url}"),
         ];
-        ingest_args.extend(extra_ingest_args.iter().map(|arg| arg.to_string()));
-        let normalize_args = [
-            format!("--dropbox-api-url={dropbox_url}"),
-            format!("--group={prefix}normalize"),
-        ];
+        ingest_args.extend(options.ingest_args);
+        let normalize_args: Vec<String> = common("normalize")
+            .into_iter()
+            .chain([
+                format!("--dropbox-api-url={dropbox_url}"),
+                format!("--group={prefix}normalize"),
+            ])
+            .collect();
         let deliver_args = [
             format!("--group={prefix}deliver"),
             "--allow-private-callbacks=true".to_owned(),
@@ -86,35 +124,46 @@ impl Pipeline {
         ))
         .await
         .unwrap();
-        let normalize = normalize::Normalize::build(normalize::Settings::parse_from(
-            common("normalize").into_iter().chain(normalize_args),
-        ))
-        .await
-        .unwrap();
+        let normalize = match options.normalize_in_process {
+            true => Some(
+                normalize::Normalize::build(normalize::Settings::parse_from(&normalize_args))
+                    .await
+                    .unwrap(),
+            ),
+            false => None,
+        };
         let deliver = deliver::Deliver::build(deliver::Settings::parse_from(
             common("deliver").into_iter().chain(deliver_args),
         ))
         .await
         .unwrap();
         let ingest_url = format!("http://{}", ingest.local_addr());
-        let ops = [ingest.ops_addr(), normalize.ops_addr(), deliver.ops_addr()];
+        let ops = Ops {
+            ingest: ingest.ops_addr(),
+            normalize: normalize.as_ref().map(|n| n.ops_addr()),
+            deliver: deliver.ops_addr(),
+        };
         let shutdown = CancellationToken::new();
-        let stages = vec![
+        let mut stages = vec![
             tokio::spawn(ingest.run(shutdown.clone())),
-            tokio::spawn(normalize.run(shutdown.clone())),
             tokio::spawn(deliver.run(shutdown.clone())),
         ];
+        stages.extend(normalize.map(|normalize| tokio::spawn(normalize.run(shutdown.clone()))));
         let pipeline = Self {
             dropbox,
             receiver,
             topics: Topics::new(&prefix),
             ingest_url,
             ops,
+            normalize_args,
             http: reqwest::Client::new(),
             shutdown,
             stages,
         };
-        for addr in ops {
+        for addr in [Some(ops.ingest), ops.normalize, Some(ops.deliver)]
+            .into_iter()
+            .flatten()
+        {
             pipeline.wait_ready(&format!("http://{addr}/readyz")).await;
         }
         pipeline
@@ -183,12 +232,12 @@ impl Pipeline {
         request.send().await.unwrap().status().as_u16()
     }
 
-    /// The value of one sample in a stage's `/metrics` (0 when absent), e.g.
+    /// The value of one sample in the `/metrics` served at `ops` (0 when absent), e.g.
     /// `ingest_webhooks_total{outcome="accepted"}`.
-    pub async fn metric(&self, stage: usize, sample: &str) -> f64 {
+    pub async fn metric(&self, ops: SocketAddr, sample: &str) -> f64 {
         let text = self
             .http
-            .get(format!("http://{}/metrics", self.ops[stage]))
+            .get(format!("http://{ops}/metrics"))
             .send()
             .await
             .unwrap()

@@ -5,7 +5,7 @@ use std::time::Duration;
 use rdkafka::Message;
 use sim::dropbox_signature;
 
-use crate::harness::{Pipeline, payload_text, read_topic};
+use crate::harness::{Options, Pipeline, payload_text, read_topic};
 
 /// A user-app notification naming `accounts`, with Dropbox's separators.
 fn notification(accounts: &[&str]) -> String {
@@ -151,7 +151,10 @@ async fn refused_webhooks_are_answered_and_write_nothing() {
     let keys = raw_keys_up_to(&pipeline, &account.account_id).await;
     assert_eq!(keys, std::slice::from_ref(&account.account_id));
     let refused = pipeline
-        .metric(0, "ingest_webhooks_total{outcome=\"bad_signature\"}")
+        .metric(
+            pipeline.ops.ingest,
+            "ingest_webhooks_total{outcome=\"bad_signature\"}",
+        )
         .await;
     assert_eq!(refused, 4.0);
     pipeline.stop().await;
@@ -187,7 +190,9 @@ async fn accepted_webhooks_are_written_per_account_verbatim() {
         assert_eq!(envelope.element_key, "dropbox");
         assert_eq!(envelope.account.as_bytes(), record.key().unwrap());
     }
-    let unknown = pipeline.metric(0, "ingest_unknown_accounts_total").await;
+    let unknown = pipeline
+        .metric(pipeline.ops.ingest, "ingest_unknown_accounts_total")
+        .await;
     assert_eq!(unknown, 1.0, "the account no instance has is counted");
     pipeline.stop().await;
 }
@@ -197,7 +202,7 @@ async fn slow_clients_are_cut_off() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;
 
-    let pipeline = Pipeline::start_with(&["--read-timeout=1s"]).await;
+    let pipeline = Pipeline::start_with(Options::ingest_args(&["--read-timeout=1s"])).await;
     let (app, _, _) = pipeline.connected_user().await;
     let address = pipeline.ingest_url.trim_start_matches("http://").to_owned();
     let body = notification(&["dbid:slow"]);

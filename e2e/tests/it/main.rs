@@ -5,5 +5,7 @@ mod compose;
 mod harness;
 mod ingest_webhooks;
 mod instances_api;
+mod normalize_crash;
+mod normalize_events;
 mod schemas_check;
 mod whole_path;

@@ -47,13 +47,22 @@ pub fn transactional_producer(
 
 /// A consumer for read-process-write in transactions: offsets are committed only with the
 /// transaction that holds the output (`send_offsets_to_transaction`), never on their own.
+///
+/// With a `member_id` (a stable name of this copy) the membership is static: a copy restarted
+/// after a crash takes its partitions back at once instead of after the session timeout.
 pub fn transactional_consumer<C: ConsumerContext + 'static>(
     settings: &KafkaSettings,
     group: &str,
+    member_id: Option<&str>,
     context: C,
 ) -> KafkaResult<StreamConsumer<C>> {
-    base(settings)
+    let mut config = base(settings);
+    if let Some(member_id) = member_id {
+        config.set("group.instance.id", member_id);
+    }
+    config
         .set("group.id", group)
+        .set("session.timeout.ms", "10000")
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed")
