@@ -33,7 +33,7 @@ pub struct Settings {
     /// How long one account's Dropbox calls are retried within a batch before its record is put
     /// off to `normalize.retry`, so one failing account delays the others at most this long.
     #[arg(long, env = "DROPBOX_RETRY_BUDGET", value_parser = parse_duration, default_value = "10s")]
-    pub retry_budget: Duration,
+    pub dropbox_retry_budget: Duration,
     #[command(flatten)]
     pub dropbox: DropboxSettings,
     #[command(flatten)]

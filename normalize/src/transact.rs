@@ -112,7 +112,7 @@ impl Normalizer {
                 catalog: &self.catalog,
                 resolver: &self.resolver,
                 store: &self.store,
-                retry_budget: self.settings.retry_budget,
+                retry_budget: self.settings.dropbox_retry_budget,
                 concurrency: self.settings.concurrency,
             };
             let Ok(outputs) = planner.plan(&batch, shutdown).await else {

@@ -33,6 +33,8 @@ pub fn brokers() -> String {
 pub struct Options {
     /// Extra ingest flags, e.g. `--produce-timeout=2s`.
     pub ingest_args: Vec<String>,
+    /// Extra normalize flags.
+    pub normalize_args: Vec<String>,
     /// Run normalize in the test's process (else the test runs it, with `normalize_args`).
     pub normalize_in_process: bool,
 }
@@ -41,6 +43,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             ingest_args: Vec::new(),
+            normalize_args: Vec::new(),
             normalize_in_process: true,
         }
     }
@@ -113,6 +116,7 @@ impl Pipeline {
                 format!("--dropbox-api-url={dropbox_url}"),
                 format!("--group={prefix}normalize"),
             ])
+            .chain(options.normalize_args)
             .collect();
         let deliver_args = [
             format!("--group={prefix}deliver"),

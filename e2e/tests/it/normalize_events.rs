@@ -338,3 +338,106 @@ async fn a_record_that_is_not_an_envelope_goes_to_the_dead_letter_topic() {
     assert_eq!(value["record"], "not an envelope");
     pipeline.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_dropbox_keeps_failing_is_put_off_and_retried_later() {
+    let options = crate::harness::Options {
+        normalize_args: vec!["--dropbox-retry-budget=1s".into()],
+        ..Default::default()
+    };
+    let pipeline = Pipeline::start_with(options).await;
+    let (app, account, _) = pipeline.connected_user().await;
+    let healthy = pipeline.dropbox.create_account();
+    let code = pipeline.dropbox.authorization_code(
+        &app.client_id,
+        &healthy.account_id,
+        Some(REDIRECT_URI),
+    );
+    let (status, _) = pipeline
+        .create_instance(&instance_body(
+            "dropbox",
+            &app,
+            &code,
+            &pipeline.receiver.url("/healthy"),
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let dropbox = &pipeline.dropbox;
+    dropbox.set_webhook_url(&app.client_id, &pipeline.webhook_url("dropbox"));
+    // normalize is at work before the faults begin.
+    dropbox.upload(&healthy.account_id, "/warm-up.txt");
+    assert_eq!(
+        dropbox
+            .notify(&app.client_id, &[&healthy.account_id])
+            .await
+            .unwrap(),
+        200
+    );
+    notifications(&pipeline, 1).await;
+    let failing_file = dropbox.upload(&account.account_id, "/later.txt");
+    // Tries at 0, 0.2 and 0.6 s fail; the next would come after the 1 s budget: put off. (The
+    // simulator's faults hit whichever call comes next, so there are exactly three.)
+    dropbox.fail_next(3, 503, None);
+    let started = std::time::Instant::now();
+    assert_eq!(
+        dropbox
+            .notify(&app.client_id, &[&account.account_id])
+            .await
+            .unwrap(),
+        200
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let healthy_file = dropbox.upload(&healthy.account_id, "/now.txt");
+    assert_eq!(
+        dropbox
+            .notify(&app.client_id, &[&healthy.account_id])
+            .await
+            .unwrap(),
+        200
+    );
+
+    notifications(&pipeline, 3).await;
+    // When each account's last notification was written, by account.
+    let written: std::collections::BTreeMap<String, (i64, Value)> =
+        read_topic(&pipeline.topics.events, 3, Duration::from_secs(5))
+            .await
+            .iter()
+            .map(|record| {
+                let notification: Value = serde_json::from_str(payload_text(record)).unwrap();
+                let account = notification["message"]["accountId"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                (
+                    account,
+                    (record.timestamp().to_millis().unwrap(), notification),
+                )
+            })
+            .collect();
+    let (healthy_at, healthy_notification) = &written[&healthy.account_id];
+    let (failing_at, failing_notification) = &written[&account.account_id];
+    assert_eq!(
+        events(healthy_notification),
+        [triple("CREATED", "files", &healthy_file["id"])]
+    );
+    assert_eq!(
+        events(failing_notification),
+        [triple("CREATED", "files", &failing_file["id"])]
+    );
+    assert!(
+        healthy_at < failing_at,
+        "the healthy account is not held up by the failing one"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(5),
+        "the retry waited for its time"
+    );
+    let put_off = pipeline
+        .metric(
+            pipeline.ops.normalize.unwrap(),
+            "normalize_records_total{outcome=\"put_off\"}",
+        )
+        .await;
+    assert!(put_off >= 1.0);
+    pipeline.stop().await;
+}
