@@ -5,16 +5,14 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use clap::Parser;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use sim::{AppKind, DropboxSim, dropbox_signature};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::fixture::{connect_instance, spawn_ingest};
 use crate::load::{self, LoadSettings};
-
-const ADMIN_TOKEN: &str = "bench-admin";
 
 pub async fn run(settings: LoadSettings) -> anyhow::Result<()> {
     let dropbox = DropboxSim::new();
@@ -35,7 +33,7 @@ pub async fn run(settings: LoadSettings) -> anyhow::Result<()> {
     let baseline = load::run(&baseline_url, &body, &headers, &settings).await;
 
     let shutdown = CancellationToken::new();
-    let ingest_url = spawn_ingest(&dropbox_url, &shutdown).await?;
+    let ingest_url = spawn_ingest(&dropbox_url, &crate::fixture::prefix(), &shutdown).await?;
     connect_instance(&ingest_url, &dropbox, &app, &account.account_id).await?;
     let ingest = load::run(
         &format!("{ingest_url}/events/dropbox"),
@@ -82,58 +80,4 @@ async fn spawn_baseline(secret: String) -> anyhow::Result<String> {
     let router = Router::new().route("/events/{element}", post(handler));
     tokio::spawn(async move { axum::serve(listener, router).await });
     Ok(url)
-}
-
-async fn spawn_ingest(dropbox_url: &str, shutdown: &CancellationToken) -> anyhow::Result<String> {
-    let brokers = std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
-    let prefix = format!("bench{}.", uuid::Uuid::new_v4().simple());
-    let settings = ingest::Settings::try_parse_from([
-        "ingest".to_owned(),
-        "--listen=127.0.0.1:0".into(),
-        "--metrics-listen=127.0.0.1:0".into(),
-        format!("--admin-token={ADMIN_TOKEN}"),
-        format!("--dropbox-api-url={dropbox_url}"),
-        format!("--kafka-brokers={brokers}"),
-        format!("--topic-prefix={prefix}"),
-        "--secrets-key=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into(),
-    ])?;
-    let ingest = ingest::Ingest::build(settings).await?;
-    let url = format!("http://{}", ingest.local_addr());
-    let ops = format!("http://{}/readyz", ingest.ops_addr());
-    tokio::spawn(ingest.run(shutdown.clone()));
-    while !reqwest::get(&ops)
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    Ok(url)
-}
-
-/// Creates the instance whose app secret signs the benchmark's webhooks.
-async fn connect_instance(
-    ingest_url: &str,
-    dropbox: &DropboxSim,
-    app: &sim::App,
-    account: &str,
-) -> anyhow::Result<()> {
-    let code = dropbox.authorization_code(&app.client_id, account, None);
-    let body = serde_json::json!({
-        "element": {"key": "dropbox"}, "providerData": {"code": code},
-        "configuration": {"oauth.api.key": app.client_id, "oauth.api.secret": app.client_secret,
-            "event.notification.enabled": true,
-            "event.notification.callback.url": "https://example.com/hook"},
-        "name": "bench"});
-    let response = reqwest::Client::new()
-        .post(format!("{ingest_url}/instances"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&body)
-        .send()
-        .await?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "creating the instance: {}",
-        response.text().await?
-    );
-    Ok(())
 }

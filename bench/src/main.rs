@@ -1,11 +1,15 @@
 //! `bench`: measures a stage and its baseline in one run and reports the ratio.
 //!
-//! `cargo run --release -p bench -- ingest` needs Kafka on `KAFKA_BROKERS` (`scripts/kafka.sh start`).
+//! `cargo run --release -p bench -- ingest|normalize` needs Kafka on `KAFKA_BROKERS`
+//! (`scripts/kafka.sh start`).
 
+mod fixture;
 mod ingest;
 mod load;
+mod normalize;
 
 use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
 #[command(
@@ -22,11 +26,18 @@ enum Command {
     /// Accepted webhooks per second and answer times: ingest against a bare axum handler doing
     /// only the same signature check.
     Ingest(load::LoadSettings),
+    /// Raw records normalized per second against a plain consume-produce copy of the same
+    /// records on the same broker.
+    Normalize(normalize::NormalizeBench),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Warnings only by default; RUST_LOG=info shows the stages at work.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
     match Cli::parse().command {
         Command::Ingest(settings) => ingest::run(settings).await,
+        Command::Normalize(bench) => normalize::run(bench).await,
     }
 }

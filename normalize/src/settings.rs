@@ -22,7 +22,7 @@ pub struct Settings {
     #[arg(long, env = "NORMALIZE_COPY_ID")]
     pub copy_id: Option<String>,
     /// Most raw records normalized in one transaction.
-    #[arg(long, env = "NORMALIZE_BATCH_SIZE", default_value_t = 500)]
+    #[arg(long, env = "NORMALIZE_BATCH_SIZE", default_value_t = 2000)]
     pub batch_size: usize,
     /// How long a batch waits for more records after its first.
     #[arg(long, env = "NORMALIZE_BATCH_LINGER", value_parser = parse_duration, default_value = "10ms")]

@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use crate::metrics::Metrics;
 use crate::resolve::Resolver;
 use crate::retry::{ATTEMPT_HEADER, not_before_header};
-use crate::state::{self, StateStore};
+use crate::state::{self, AccountState, StateStore};
 use crate::work::{Input, Outputs, Planner};
 use crate::{CONSUMER, Settings};
 
@@ -103,10 +103,18 @@ impl Normalizer {
         tracing::info!(topic = %self.topics.webhooks_raw, "normalize is consuming.");
         while let Some(batch) = self.next_batch(shutdown).await {
             self.forget_revoked();
-            for partition in partitions_of(&batch) {
-                if !self.store.is_restored(partition) {
-                    self.restore(partition, shutdown).await?;
-                }
+            // Every owned partition not restored yet, at once: a fresh copy reads its state in
+            // one pass rather than a partition at a time as records arrive.
+            let mut owned = partitions_of(&batch);
+            owned.extend(self.assigned_partitions());
+            owned.sort_unstable();
+            owned.dedup();
+            let unrestored: Vec<i32> = owned
+                .into_iter()
+                .filter(|p| !self.store.is_restored(*p))
+                .collect();
+            if !unrestored.is_empty() {
+                self.restore(unrestored, shutdown).await?;
             }
             let planner = Planner {
                 catalog: &self.catalog,
@@ -145,6 +153,15 @@ impl Normalizer {
         Some(batch)
     }
 
+    fn assigned_partitions(&self) -> Vec<i32> {
+        let assignment = self.consumer.assignment().unwrap_or_default();
+        assignment
+            .elements()
+            .iter()
+            .map(|p| p.partition())
+            .collect()
+    }
+
     fn forget_revoked(&mut self) {
         let revoked = std::mem::take(
             &mut *self
@@ -159,29 +176,34 @@ impl Normalizer {
         }
     }
 
-    /// Reads a newly owned partition's state back from the state topic.
+    /// Reads newly owned partitions' state back from the state topic.
     async fn restore(
         &mut self,
-        partition: i32,
+        partitions: Vec<i32>,
         shutdown: &CancellationToken,
     ) -> Result<(), KafkaError> {
-        let mut accounts = HashMap::new();
+        let mut restored: HashMap<i32, HashMap<String, AccountState>> =
+            partitions.iter().map(|p| (*p, HashMap::new())).collect();
         read_compacted(
             &self.kafka,
             &self.topics.normalize_state,
-            Partitions::One(partition),
+            Partitions::Only(partitions),
             AtEnd::Stop,
-            |key, value| state::apply_record(&mut accounts, key, value),
+            |partition, key, value| {
+                state::apply_record(restored.entry(partition).or_default(), key, value)
+            },
             || {},
             shutdown,
         )
         .await?;
-        tracing::info!(
-            partition,
-            accounts = accounts.len(),
-            "Restored normalize state."
-        );
-        self.store.restore(partition, accounts);
+        for (partition, accounts) in restored {
+            tracing::info!(
+                partition,
+                accounts = accounts.len(),
+                "Restored normalize state."
+            );
+            self.store.restore(partition, accounts);
+        }
         Ok(())
     }
 

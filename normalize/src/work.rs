@@ -83,7 +83,7 @@ enum JobOutcome {
     Done {
         partition: i32,
         key: String,
-        state: AccountState,
+        state: Option<AccountState>,
         notifications: Vec<Notification>,
         received_at_ms: i64,
         retries: usize,
@@ -181,7 +181,9 @@ impl Planner<'_> {
                                 .map(|n| (instance_id, n, received_at_ms)),
                         );
                     }
-                    outputs.state.push((partition, key, state));
+                    if let Some(state) = state {
+                        outputs.state.push((partition, key, state));
+                    }
                     outputs.dropbox_retries += retries;
                 }
                 JobOutcome::PutOff {
@@ -295,7 +297,10 @@ impl Planner<'_> {
             backoff = (backoff * 2).min(MAX_BACKOFF);
         };
         let changes = state.known.apply(&fetched.entries);
+        let moved = state.cursor.as_deref() != Some(fetched.cursor.as_str());
         state.cursor = Some(fetched.cursor);
+        // Nothing to remember when nothing changed: most triggers of a busy account.
+        let state = (moved || !changes.is_empty()).then_some(state);
         let now = schemas::timestamp::format(OffsetDateTime::now_utc());
         let notifications = notification::build(&instance, &account, &webhook, &changes, &now);
         tracing::info!(instance_id = instance.id(), %account, changes = changes.len(), notifications = notifications.len(), "Normalized account changes.");

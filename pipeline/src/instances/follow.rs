@@ -25,7 +25,7 @@ pub async fn follow(
     shutdown: CancellationToken,
 ) -> Result<(), KafkaError> {
     readiness.waiting(READINESS, "loading the instances topic");
-    let apply = |key: &[u8], value: Option<&[u8]>| apply(&catalog, &sealer, key, value);
+    let apply = |_, key: &[u8], value: Option<&[u8]>| apply(&catalog, &sealer, key, value);
     let caught_up = || {
         catalog.set_caught_up();
         readiness.ready(READINESS);

@@ -22,21 +22,30 @@ pub enum AtEnd {
 }
 
 /// Which partitions the reader reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Partitions {
     All,
-    /// One partition, e.g. the state of an input partition this copy was just assigned.
-    One(i32),
+    /// Some partitions, e.g. the state of the input partitions this copy was just assigned.
+    Only(Vec<i32>),
 }
 
-/// Calls `apply(key, value)` for every record (`None` for a tombstone) and `caught_up()` once,
-/// when every partition read has been read to the end it had.
+impl Partitions {
+    fn includes(&self, partition: i32) -> bool {
+        match self {
+            Partitions::All => true,
+            Partitions::Only(partitions) => partitions.contains(&partition),
+        }
+    }
+}
+
+/// Calls `apply(partition, key, value)` for every record (`None` for a tombstone) and
+/// `caught_up()` once, when every partition read has been read to the end it had.
 pub async fn read_compacted(
     settings: &KafkaSettings,
     topic: &str,
     partitions_read: Partitions,
     at_end: AtEnd,
-    mut apply: impl FnMut(&[u8], Option<&[u8]>),
+    mut apply: impl FnMut(i32, &[u8], Option<&[u8]>),
     mut caught_up: impl FnMut(),
     shutdown: &CancellationToken,
 ) -> Result<(), KafkaError> {
@@ -49,6 +58,8 @@ pub async fn read_compacted(
         )
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")
+        // A catch-up read: answer as soon as the end is reached, not after the default 500 ms.
+        .set("fetch.wait.max.ms", "10")
         .set("isolation.level", "read_committed")
         .create_with_context(EndIsNotAnError)?;
     let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(30))?;
@@ -59,9 +70,7 @@ pub async fn read_compacted(
         .iter()
         .flat_map(|t| t.partitions())
         .map(|p| p.id());
-    for id in ids
-        .filter(|id| partitions_read == Partitions::All || partitions_read == Partitions::One(*id))
-    {
+    for id in ids.filter(|id| partitions_read.includes(*id)) {
         partitions.add_partition_offset(topic, id, Offset::Beginning)?;
         loading.insert(id);
     }
@@ -80,7 +89,7 @@ pub async fn read_compacted(
         };
         match message {
             Ok(message) => match message.key() {
-                Some(key) => apply(key, message.payload()),
+                Some(key) => apply(message.partition(), key, message.payload()),
                 None => {
                     tracing::warn!(%topic, offset = message.offset(), "Skipping a record without a key.")
                 }

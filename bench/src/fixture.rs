@@ -1,0 +1,82 @@
+//! What the benchmarks share: a Kafka prefix of their own, an in-process ingest against the
+//! Dropbox simulator, and connected instances.
+
+use clap::Parser;
+use sim::DropboxSim;
+use tokio_util::sync::CancellationToken;
+
+pub const ADMIN_TOKEN: &str = "bench-admin";
+pub const SECRETS_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+pub fn brokers() -> String {
+    std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+/// A topic prefix no other run uses.
+pub fn prefix() -> String {
+    format!("bench{}.", uuid::Uuid::new_v4().simple())
+}
+
+/// Flags every stage takes in a benchmark.
+pub fn common_args(name: &str, prefix: &str) -> Vec<String> {
+    vec![
+        name.to_owned(),
+        "--metrics-listen=127.0.0.1:0".into(),
+        format!("--kafka-brokers={}", brokers()),
+        format!("--topic-prefix={prefix}"),
+        format!("--secrets-key={SECRETS_KEY}"),
+    ]
+}
+
+/// Starts ingest in this process; returns its URL once it is ready.
+pub async fn spawn_ingest(
+    dropbox_url: &str,
+    prefix: &str,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<String> {
+    let settings =
+        ingest::Settings::try_parse_from(common_args("ingest", prefix).into_iter().chain([
+            "--listen=127.0.0.1:0".into(),
+            format!("--admin-token={ADMIN_TOKEN}"),
+            format!("--dropbox-api-url={dropbox_url}"),
+        ]))?;
+    let ingest = ingest::Ingest::build(settings).await?;
+    let url = format!("http://{}", ingest.local_addr());
+    let ops = format!("http://{}/readyz", ingest.ops_addr());
+    tokio::spawn(ingest.run(shutdown.clone()));
+    while !reqwest::get(&ops)
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Ok(url)
+}
+
+/// Creates an instance of `app` connected to `account`, events on.
+pub async fn connect_instance(
+    ingest_url: &str,
+    dropbox: &DropboxSim,
+    app: &sim::App,
+    account: &str,
+) -> anyhow::Result<()> {
+    let code = dropbox.authorization_code(&app.client_id, account, None);
+    let body = serde_json::json!({
+        "element": {"key": "dropbox"}, "providerData": {"code": code},
+        "configuration": {"oauth.api.key": app.client_id, "oauth.api.secret": app.client_secret,
+            "event.notification.enabled": true,
+            "event.notification.callback.url": "https://example.com/hook"},
+        "name": "bench"});
+    let response = reqwest::Client::new()
+        .post(format!("{ingest_url}/instances"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&body)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "creating the instance: {}",
+        response.text().await?
+    );
+    Ok(())
+}
