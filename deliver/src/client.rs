@@ -148,3 +148,65 @@ fn describe(error: &reqwest::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    fn client(allow_private: bool) -> CallbackClient {
+        CallbackClient::new(Duration::from_secs(2), Duration::from_secs(5), allow_private).unwrap()
+    }
+
+    /// A local server answering 200 to anything, and how many connections it saw.
+    async fn local_server() -> (u16, tokio::task::JoinHandle<usize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let counted = tokio::spawn(async move {
+            let mut connections = 0;
+            while let Ok(Ok((mut stream, _))) =
+                tokio::time::timeout(Duration::from_millis(500), listener.accept()).await
+            {
+                connections += 1;
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await;
+            }
+            connections
+        });
+        (port, counted)
+    }
+
+    #[tokio::test]
+    async fn non_public_callbacks_are_refused_before_connecting() {
+        let (port, connections) = local_server().await;
+        let client = client(false);
+        let urls = [
+            format!("http://127.0.0.1:{port}/hook"),
+            format!("http://[::1]:{port}/hook"),
+            format!("http://localhost:{port}/hook"),
+            // Refused from the URL alone: nothing is ever sent to these.
+            "http://10.0.0.1/hook".to_owned(),
+            "http://169.254.169.254/latest/meta-data".to_owned(),
+        ];
+        for url in &urls {
+            let attempt = client.post(url, Bytes::from_static(b"{}"), &[]).await;
+            assert_eq!(attempt.status, None, "{url} must be refused");
+            let error = attempt.error.unwrap_or_default();
+            assert!(error.contains("not public") || error.contains("no public address"), "{url}: {error}");
+        }
+        assert_eq!(connections.await.unwrap(), 0, "no connection reached the local server");
+    }
+
+    #[tokio::test]
+    async fn private_callbacks_go_through_when_allowed() {
+        let (port, connections) = local_server().await;
+        let attempt = client(true)
+            .post(&format!("http://localhost:{port}/hook"), Bytes::from_static(b"{}"), &[])
+            .await;
+        assert_eq!(attempt.status, Some(200), "{:?}", attempt.error);
+        assert_eq!(connections.await.unwrap(), 1);
+    }
+}

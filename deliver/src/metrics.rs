@@ -1,13 +1,16 @@
 //! Prometheus metrics of `deliver`.
 
+use crate::attempt::{Event, Next};
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
 
 #[derive(Clone)]
 pub struct Metrics {
-    /// Events by outcome: `delivered`, `dead_lettered`, `skipped_instance_gone`, `skipped_disabled`.
+    /// Tries by outcome: `delivered`, `retried`, `dead_lettered`, `skipped_instance_gone`,
+    /// `skipped_disabled`.
     pub events: IntCounterVec,
     /// Attempts by answer class: `2xx`, `3xx`, `4xx`, `5xx`, `error`.
     pub attempts: IntCounterVec,
+    /// Events handed to a retry tier.
     pub retries: IntCounter,
     pub dlq_writes: IntCounter,
     /// From ingest's receipt of the webhook to the callback's 2xx.
@@ -15,6 +18,37 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Counts one try of `event` and what comes next.
+    pub fn record(&self, event: &Event, next: &Next) {
+        let outcome = match next {
+            Next::Delivered { .. } => "delivered",
+            Next::Skipped(why) => why,
+            Next::Retry { .. } => "retried",
+            Next::Park { .. } => "dead_lettered",
+        };
+        self.events.with_label_values(&[outcome]).inc();
+        if let Some(last) = event.attempts.last() {
+            let class = match last.status {
+                Some(status @ 100..=599) => {
+                    ["1xx", "2xx", "3xx", "4xx", "5xx"][(status / 100 - 1) as usize]
+                }
+                _ => "error",
+            };
+            self.attempts.with_label_values(&[class]).inc();
+        }
+        match next {
+            Next::Retry { .. } => self.retries.inc(),
+            Next::Park { .. } => self.dlq_writes.inc(),
+            Next::Delivered { .. } => {
+                if let Some(received_at) = event.received_at_ms {
+                    let seconds = (pipeline::now_ms() - received_at).max(0) as f64 / 1000.0;
+                    self.end_to_end_seconds.observe(seconds);
+                }
+            }
+            Next::Skipped(_) => {}
+        }
+    }
+
     pub fn register(registry: &Registry) -> prometheus::Result<Self> {
         let metrics = Self {
             events: IntCounterVec::new(

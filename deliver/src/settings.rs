@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use pipeline::settings::{StageSettings, parse_duration};
 
 use crate::retry::RetrySchedule;
@@ -34,6 +34,26 @@ pub struct Settings {
     /// Allow callback URLs on loopback, private, link-local and other non-global addresses.
     #[arg(long, env = "ALLOW_PRIVATE_CALLBACKS", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_private_callbacks: bool,
+    /// Callback requests in flight at once to one endpoint (scheme, host and port), so one slow
+    /// customer cannot take every connection.
+    #[arg(long, env = "ENDPOINT_CONCURRENCY", default_value_t = 8)]
+    pub endpoint_concurrency: usize,
+    /// Events being delivered at once from each topic (events and each retry tier); beyond
+    /// that, consuming waits.
+    #[arg(long, env = "MAX_IN_FLIGHT", default_value_t = 1000)]
+    pub max_in_flight: usize,
     #[command(flatten)]
     pub common: StageSettings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Re-deliver the events parked in events.dlq: all of them, or one instance's.
+    Replay {
+        /// Only the events of this instance.
+        #[arg(long)]
+        instance: Option<u64>,
+    },
 }

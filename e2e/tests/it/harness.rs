@@ -37,6 +37,12 @@ pub struct Options {
     pub normalize_args: Vec<String>,
     /// Run normalize in the test's process (else the test runs it, with `normalize_args`).
     pub normalize_in_process: bool,
+    /// Extra deliver flags (the default retry schedule is `200ms,500ms`).
+    pub deliver_args: Vec<String>,
+    /// Run deliver in the test's process (else the test runs it, with `deliver_args`).
+    pub deliver_in_process: bool,
+    /// Partitions of the test's topics.
+    pub partitions: i32,
 }
 
 impl Default for Options {
@@ -45,6 +51,9 @@ impl Default for Options {
             ingest_args: Vec::new(),
             normalize_args: Vec::new(),
             normalize_in_process: true,
+            deliver_args: Vec::new(),
+            deliver_in_process: true,
+            partitions: 2,
         }
     }
 }
@@ -62,7 +71,7 @@ impl Options {
 pub struct Ops {
     pub ingest: SocketAddr,
     pub normalize: Option<SocketAddr>,
-    pub deliver: SocketAddr,
+    pub deliver: Option<SocketAddr>,
 }
 
 pub struct Pipeline {
@@ -74,6 +83,8 @@ pub struct Pipeline {
     pub ops: Ops,
     /// normalize's command line, to run it as a process of its own.
     pub normalize_args: Vec<String>,
+    /// deliver's command line, likewise.
+    pub deliver_args: Vec<String>,
     http: reqwest::Client,
     shutdown: CancellationToken,
     stages: Vec<JoinHandle<Result<(), StageError>>>,
@@ -99,7 +110,7 @@ impl Pipeline {
                 name.to_owned(),
                 format!("--kafka-brokers={}", brokers()),
                 format!("--topic-prefix={prefix}"),
-                "--topic-partitions=2".to_owned(),
+                format!("--topic-partitions={}", options.partitions),
                 format!("--secrets-key={SECRETS_KEY}"),
                 "--metrics-listen=127.0.0.1:0".to_owned(),
             ]
@@ -118,11 +129,15 @@ impl Pipeline {
             ])
             .chain(options.normalize_args)
             .collect();
-        let deliver_args = [
-            format!("--group={prefix}deliver"),
-            "--allow-private-callbacks=true".to_owned(),
-            "--retry-schedule=200ms,500ms".to_owned(),
-        ];
+        let deliver_args: Vec<String> = common("deliver")
+            .into_iter()
+            .chain([
+                format!("--group={prefix}deliver"),
+                "--allow-private-callbacks=true".to_owned(),
+                "--retry-schedule=200ms,500ms".to_owned(),
+            ])
+            .chain(options.deliver_args)
+            .collect();
         let ingest = ingest::Ingest::build(ingest::Settings::parse_from(
             common("ingest").into_iter().chain(ingest_args),
         ))
@@ -136,22 +151,23 @@ impl Pipeline {
             ),
             false => None,
         };
-        let deliver = deliver::Deliver::build(deliver::Settings::parse_from(
-            common("deliver").into_iter().chain(deliver_args),
-        ))
-        .await
-        .unwrap();
+        let deliver = match options.deliver_in_process {
+            true => Some(
+                deliver::Deliver::build(deliver::Settings::parse_from(&deliver_args))
+                    .await
+                    .unwrap(),
+            ),
+            false => None,
+        };
         let ingest_url = format!("http://{}", ingest.local_addr());
         let ops = Ops {
             ingest: ingest.ops_addr(),
             normalize: normalize.as_ref().map(|n| n.ops_addr()),
-            deliver: deliver.ops_addr(),
+            deliver: deliver.as_ref().map(|d| d.ops_addr()),
         };
         let shutdown = CancellationToken::new();
-        let mut stages = vec![
-            tokio::spawn(ingest.run(shutdown.clone())),
-            tokio::spawn(deliver.run(shutdown.clone())),
-        ];
+        let mut stages = vec![tokio::spawn(ingest.run(shutdown.clone()))];
+        stages.extend(deliver.map(|deliver| tokio::spawn(deliver.run(shutdown.clone()))));
         stages.extend(normalize.map(|normalize| tokio::spawn(normalize.run(shutdown.clone()))));
         let pipeline = Self {
             dropbox,
@@ -160,11 +176,12 @@ impl Pipeline {
             ingest_url,
             ops,
             normalize_args,
+            deliver_args,
             http: reqwest::Client::new(),
             shutdown,
             stages,
         };
-        for addr in [Some(ops.ingest), ops.normalize, Some(ops.deliver)]
+        for addr in [Some(ops.ingest), ops.normalize, ops.deliver]
             .into_iter()
             .flatten()
         {

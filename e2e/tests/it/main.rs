@@ -2,6 +2,7 @@
 //! on the real Kafka broker (`KAFKA_BROKERS`, default 127.0.0.1:9092; `scripts/test.sh` starts it).
 
 mod compose;
+mod deliver_callbacks;
 mod harness;
 mod ingest_webhooks;
 mod instances_api;

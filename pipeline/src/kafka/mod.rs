@@ -6,7 +6,7 @@ mod topics;
 
 pub use compacted::{AtEnd, Partitions, read_compacted};
 pub use config::{consumer, producer, transactional_consumer, transactional_producer};
-pub use topics::{Topics, ensure_topics};
+pub use topics::{Topics, ensure_retry_topics, ensure_topics};
 
 /// A Kafka header value as UTF-8, if present.
 pub fn header_str<'a>(message: &'a impl rdkafka::Message, name: &str) -> Option<&'a str> {

@@ -13,6 +13,7 @@ const DAY_MS: u64 = 86_400_000;
 /// The project's topic names, each with the configured prefix.
 #[derive(Debug, Clone)]
 pub struct Topics {
+    prefix: String,
     pub webhooks_raw: String,
     pub webhooks_dlq: String,
     pub instances: String,
@@ -27,6 +28,7 @@ impl Topics {
     pub fn new(prefix: &str) -> Self {
         let name = |base: &str| format!("{prefix}{base}");
         Self {
+            prefix: prefix.to_owned(),
             webhooks_raw: name("webhooks.raw"),
             webhooks_dlq: name("webhooks.dlq"),
             instances: name("instances"),
@@ -37,14 +39,14 @@ impl Topics {
         }
     }
 
+    /// Retry tier `tier` (1-based) of deliver: events waiting for their `tier`-th retry.
+    pub fn delivery_retry(&self, tier: usize) -> String {
+        format!("{}events.retry.{tier}", self.prefix)
+    }
+
     /// Every topic with its cleanup policy: the design's table, plus the internal state topics.
     fn specs(&self) -> Vec<(&str, Vec<(&'static str, String)>)> {
-        let delete = |days: u64| {
-            vec![
-                ("cleanup.policy", "delete".to_owned()),
-                ("retention.ms", (days * DAY_MS).to_string()),
-            ]
-        };
+        let delete = delete_after;
         let compact = || {
             vec![
                 ("cleanup.policy", "compact".to_owned()),
@@ -63,12 +65,41 @@ impl Topics {
     }
 }
 
+/// Creates deliver's retry tiers `1..=tiers` (7 days' retention) that do not exist yet.
+pub async fn ensure_retry_topics(
+    settings: &KafkaSettings,
+    topics: &Topics,
+    tiers: usize,
+) -> Result<(), KafkaError> {
+    let names: Vec<String> = (1..=tiers)
+        .map(|tier| topics.delivery_retry(tier))
+        .collect();
+    let specs = names
+        .iter()
+        .map(|name| (name.as_str(), delete_after(7)))
+        .collect();
+    create(settings, specs).await
+}
+
 /// Creates every topic that does not exist yet; existing topics are left unchanged.
 pub async fn ensure_topics(settings: &KafkaSettings, topics: &Topics) -> Result<(), KafkaError> {
+    create(settings, topics.specs()).await
+}
+
+fn delete_after(days: u64) -> Vec<(&'static str, String)> {
+    vec![
+        ("cleanup.policy", "delete".to_owned()),
+        ("retention.ms", (days * DAY_MS).to_string()),
+    ]
+}
+
+async fn create(
+    settings: &KafkaSettings,
+    specs: Vec<(&str, Vec<(&'static str, String)>)>,
+) -> Result<(), KafkaError> {
     let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", &settings.brokers)
         .create()?;
-    let specs = topics.specs();
     let new_topics: Vec<NewTopic<'_>> = specs
         .iter()
         .map(|(name, config)| {
