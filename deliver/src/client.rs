@@ -159,7 +159,12 @@ mod tests {
     use super::*;
 
     fn client(allow_private: bool) -> CallbackClient {
-        CallbackClient::new(Duration::from_secs(2), Duration::from_secs(5), allow_private).unwrap()
+        CallbackClient::new(
+            Duration::from_secs(2),
+            Duration::from_secs(5),
+            allow_private,
+        )
+        .unwrap()
     }
 
     /// A local server answering 200 to anything, and how many connections it saw.
@@ -172,7 +177,9 @@ mod tests {
                 tokio::time::timeout(Duration::from_millis(500), listener.accept()).await
             {
                 connections += 1;
-                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await;
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                    .await;
             }
             connections
         });
@@ -195,16 +202,27 @@ mod tests {
             let attempt = client.post(url, Bytes::from_static(b"{}"), &[]).await;
             assert_eq!(attempt.status, None, "{url} must be refused");
             let error = attempt.error.unwrap_or_default();
-            assert!(error.contains("not public") || error.contains("no public address"), "{url}: {error}");
+            assert!(
+                error.contains("not public") || error.contains("no public address"),
+                "{url}: {error}"
+            );
         }
-        assert_eq!(connections.await.unwrap(), 0, "no connection reached the local server");
+        assert_eq!(
+            connections.await.unwrap(),
+            0,
+            "no connection reached the local server"
+        );
     }
 
     #[tokio::test]
     async fn private_callbacks_go_through_when_allowed() {
         let (port, connections) = local_server().await;
         let attempt = client(true)
-            .post(&format!("http://localhost:{port}/hook"), Bytes::from_static(b"{}"), &[])
+            .post(
+                &format!("http://localhost:{port}/hook"),
+                Bytes::from_static(b"{}"),
+                &[],
+            )
             .await;
         assert_eq!(attempt.status, Some(200), "{:?}", attempt.error);
         assert_eq!(connections.await.unwrap(), 1);

@@ -97,8 +97,18 @@ impl Deliver {
         let mut sources = vec![Source {
             topic: background.topics.events.clone(),
             retries: 0,
-            consumer: pipeline::kafka::consumer(kafka, &settings.group)?,
+            consumer: pipeline::kafka::consumer(
+                kafka,
+                &settings.group,
+                settings.copy_id.as_deref(),
+            )?,
         }];
+        let member = |tier: usize| {
+            settings
+                .copy_id
+                .as_ref()
+                .map(|id| format!("{id}-retry-{tier}"))
+        };
         for tier in 1..=settings.retry_schedule.retries() {
             sources.push(Source {
                 topic: background.topics.delivery_retry(tier),
@@ -106,6 +116,7 @@ impl Deliver {
                 consumer: pipeline::kafka::consumer(
                     kafka,
                     &format!("{}-retry-{tier}", settings.group),
+                    member(tier).as_deref(),
                 )?,
             });
         }

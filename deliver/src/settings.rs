@@ -34,6 +34,10 @@ pub struct Settings {
     /// Allow callback URLs on loopback, private, link-local and other non-global addresses.
     #[arg(long, env = "ALLOW_PRIVATE_CALLBACKS", default_value_t = false, action = clap::ArgAction::Set)]
     pub allow_private_callbacks: bool,
+    /// Stable name of this copy (e.g. the pod name): its group membership is static, so a
+    /// restarted copy takes its partitions back at once instead of after the session timeout.
+    #[arg(long, env = "DELIVER_COPY_ID")]
+    pub copy_id: Option<String>,
     /// Callback requests in flight at once to one endpoint (scheme, host and port), so one slow
     /// customer cannot take every connection.
     #[arg(long, env = "ENDPOINT_CONCURRENCY", default_value_t = 8)]

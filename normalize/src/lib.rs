@@ -65,7 +65,10 @@ impl Normalize {
         let retries = {
             let (kafka, group) = (settings.common.kafka.clone(), settings.group.clone());
             let (topics, shutdown) = (background.topics.clone(), shutdown.clone());
-            tokio::spawn(async move { retry::forward(&kafka, &group, &topics, &shutdown).await })
+            let copy_id = settings.copy_id.clone();
+            tokio::spawn(async move {
+                retry::forward(&kafka, &group, copy_id.as_deref(), &topics, &shutdown).await
+            })
         };
         let normalizer = Normalizer::new(
             &settings,

@@ -37,10 +37,12 @@ pub fn not_before_header(attempt: u32) -> String {
 pub async fn forward(
     kafka: &KafkaSettings,
     group: &str,
+    copy_id: Option<&str>,
     topics: &Topics,
     shutdown: &CancellationToken,
 ) -> Result<(), StageError> {
-    let consumer = pipeline::kafka::consumer(kafka, &format!("{group}-retry"))?;
+    let member = copy_id.map(|id| format!("{id}-retry"));
+    let consumer = pipeline::kafka::consumer(kafka, &format!("{group}-retry"), member.as_deref())?;
     let producer: FutureProducer = pipeline::kafka::producer(kafka, 30_000)?;
     consumer.subscribe(&[&topics.normalize_retry])?;
     while let Some(message) = next_message(&consumer, shutdown).await {

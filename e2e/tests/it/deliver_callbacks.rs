@@ -27,16 +27,22 @@ pub async fn publish(pipeline: &Pipeline, instance_id: u64, event_ids: &[String]
         .set("bootstrap.servers", brokers())
         .create()
         .unwrap();
-    for event_id in event_ids {
-        let payload = notification(instance_id, event_id);
-        let key = instance_id.to_string();
+    let key = instance_id.to_string();
+    let payloads: Vec<String> = event_ids
+        .iter()
+        .map(|id| notification(instance_id, id))
+        .collect();
+    let sends = payloads.iter().map(|payload| {
         let record = FutureRecord::to(&pipeline.topics.events)
             .key(&key)
-            .payload(&payload);
+            .payload(payload);
         producer
-            .send(record, Duration::from_secs(10))
-            .await
-            .unwrap();
+            .send_result(record)
+            .map_err(|(error, _)| error)
+            .unwrap()
+    });
+    for sent in futures::future::join_all(sends.collect::<Vec<_>>()).await {
+        sent.unwrap().unwrap();
     }
 }
 

@@ -367,3 +367,20 @@ pub async fn read_topic(topic: &str, count: usize, timeout: Duration) -> Vec<Own
 pub fn payload_text(message: &OwnedMessage) -> &str {
     std::str::from_utf8(message.payload().unwrap_or_default()).unwrap()
 }
+
+/// `target/<profile>/<name>`, beside the directory of this test binary: a stage's binary, for
+/// tests that run it as a process of its own.
+pub fn stage_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let binary = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join(name);
+    let shown = binary.display();
+    assert!(
+        binary.exists(),
+        "{shown} is missing: run `cargo build --bins` (scripts/test.sh does)"
+    );
+    binary
+}

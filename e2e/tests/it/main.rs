@@ -3,6 +3,7 @@
 
 mod compose;
 mod deliver_callbacks;
+mod deliver_crash;
 mod harness;
 mod ingest_webhooks;
 mod instances_api;

@@ -3,33 +3,16 @@
 //! CREATED. normalize runs as its own process (the binary `scripts/test.sh` builds).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
-use crate::harness::{Options, Pipeline, payload_text, read_topic};
-
-/// `target/<profile>/normalize`, beside the directory of this test binary.
-fn normalize_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let binary = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("normalize");
-    assert!(
-        binary.exists(),
-        "{} is missing: run `cargo build --bins` (scripts/test.sh does)",
-        binary.display()
-    );
-    binary
-}
+use crate::harness::{Options, Pipeline, payload_text, read_topic, stage_binary};
 
 fn spawn_normalize(pipeline: &Pipeline) -> Child {
-    Command::new(normalize_binary())
+    Command::new(stage_binary("normalize"))
         .args(&pipeline.normalize_args[1..])
         // The same copy id as before the crash: the new process fences the dead one's transaction.
         .arg("--copy-id=crash-test")

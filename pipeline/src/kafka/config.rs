@@ -72,10 +72,20 @@ pub fn transactional_consumer<C: ConsumerContext + 'static>(
 
 /// A consumer in `group` that never commits on its own: the stage stores each offset once the
 /// record's output is acknowledged, and librdkafka commits the stored offsets. Reads only
-/// committed transactional records.
-pub fn consumer(settings: &KafkaSettings, group: &str) -> KafkaResult<StreamConsumer> {
-    base(settings)
+/// committed transactional records. With a `member_id` (a stable name of this copy) the
+/// membership is static: a restarted copy takes its partitions back at once.
+pub fn consumer(
+    settings: &KafkaSettings,
+    group: &str,
+    member_id: Option<&str>,
+) -> KafkaResult<StreamConsumer> {
+    let mut config = base(settings);
+    if let Some(member_id) = member_id {
+        config.set("group.instance.id", member_id);
+    }
+    config
         .set("group.id", group)
+        .set("session.timeout.ms", "10000")
         .set("enable.auto.commit", "true")
         .set("auto.commit.interval.ms", "1000")
         .set("enable.auto.offset.store", "false")
