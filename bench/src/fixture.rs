@@ -53,19 +53,21 @@ pub async fn spawn_ingest(
     Ok(url)
 }
 
-/// Creates an instance of `app` connected to `account`, events on.
+/// Creates an instance of `app` connected to `account`, events on to `callback_url`; its id.
 pub async fn connect_instance(
     ingest_url: &str,
     dropbox: &DropboxSim,
     app: &sim::App,
     account: &str,
-) -> anyhow::Result<()> {
+    callback_url: &str,
+) -> anyhow::Result<u64> {
     let code = dropbox.authorization_code(&app.client_id, account, None);
     let body = serde_json::json!({
         "element": {"key": "dropbox"}, "providerData": {"code": code},
         "configuration": {"oauth.api.key": app.client_id, "oauth.api.secret": app.client_secret,
             "event.notification.enabled": true,
-            "event.notification.callback.url": "https://example.com/hook"},
+            "event.notification.callback.url": callback_url,
+            "event.notification.signature.key": "bench-key"},
         "name": "bench"});
     let response = reqwest::Client::new()
         .post(format!("{ingest_url}/instances"))
@@ -73,10 +75,10 @@ pub async fn connect_instance(
         .json(&body)
         .send()
         .await?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "creating the instance: {}",
-        response.text().await?
-    );
-    Ok(())
+    let status = response.status();
+    let body: serde_json::Value = response.json().await?;
+    anyhow::ensure!(status.is_success(), "creating the instance: {body}");
+    body["id"]
+        .as_u64()
+        .ok_or_else(|| anyhow::anyhow!("no id in {body}"))
 }

@@ -34,7 +34,14 @@ pub async fn run(settings: LoadSettings) -> anyhow::Result<()> {
 
     let shutdown = CancellationToken::new();
     let ingest_url = spawn_ingest(&dropbox_url, &crate::fixture::prefix(), &shutdown).await?;
-    connect_instance(&ingest_url, &dropbox, &app, &account.account_id).await?;
+    connect_instance(
+        &ingest_url,
+        &dropbox,
+        &app,
+        &account.account_id,
+        "https://example.com/hook",
+    )
+    .await?;
     let ingest = load::run(
         &format!("{ingest_url}/events/dropbox"),
         &body,

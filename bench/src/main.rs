@@ -1,8 +1,9 @@
 //! `bench`: measures a stage and its baseline in one run and reports the ratio.
 //!
-//! `cargo run --release -p bench -- ingest|normalize` needs Kafka on `KAFKA_BROKERS`
+//! `cargo run --release -p bench -- ingest|normalize|deliver` needs Kafka on `KAFKA_BROKERS`
 //! (`scripts/kafka.sh start`).
 
+mod deliver;
 mod fixture;
 mod ingest;
 mod load;
@@ -29,6 +30,9 @@ enum Command {
     /// Raw records normalized per second against a plain consume-produce copy of the same
     /// records on the same broker.
     Normalize(normalize::NormalizeBench),
+    /// Callbacks delivered per second against a plain reqwest loop to the same receiver at the
+    /// same concurrency.
+    Deliver(deliver::DeliverBench),
 }
 
 #[tokio::main]
@@ -39,5 +43,6 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Ingest(settings) => ingest::run(settings).await,
         Command::Normalize(bench) => normalize::run(bench).await,
+        Command::Deliver(bench) => deliver::run(bench).await,
     }
 }

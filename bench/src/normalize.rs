@@ -47,7 +47,14 @@ pub async fn run(bench: NormalizeBench) -> anyhow::Result<()> {
     let mut accounts = Vec::new();
     for _ in 0..bench.accounts {
         let account = dropbox.create_account();
-        connect_instance(&ingest_url, &dropbox, &app, &account.account_id).await?;
+        connect_instance(
+            &ingest_url,
+            &dropbox,
+            &app,
+            &account.account_id,
+            "https://example.com/hook",
+        )
+        .await?;
         dropbox.upload(&account.account_id, "/waiting.txt");
         accounts.push(account.account_id);
     }

@@ -1,0 +1,186 @@
+//! deliver against its baseline: a plain reqwest loop POSTing the same notifications to the same
+//! fast local receiver at the same concurrency, in the same process.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::post;
+use clap::{Args, Parser};
+use futures::future::try_join_all;
+use pipeline::kafka::{Topics, ensure_topics};
+use pipeline::settings::KafkaSettings;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use sim::{AppKind, DropboxSim};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::fixture::{brokers, common_args, connect_instance, prefix, spawn_ingest};
+
+#[derive(Debug, Clone, Args)]
+pub struct DeliverBench {
+    /// Notifications to deliver.
+    #[arg(long, default_value_t = 20_000)]
+    pub events: usize,
+    /// Callbacks in flight at once (deliver's ENDPOINT_CONCURRENCY, and the loop's tasks).
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+}
+
+pub async fn run(bench: DeliverBench) -> anyhow::Result<()> {
+    let (receiver_url, received) = spawn_receiver().await?;
+    let body = notification(1);
+
+    let baseline = plain_loop(&receiver_url, &body, bench.events, bench.concurrency).await?;
+    received.store(0, Ordering::SeqCst);
+
+    let prefix = prefix();
+    let kafka = KafkaSettings {
+        brokers: brokers(),
+        topic_prefix: prefix.clone(),
+        topic_partitions: 6,
+        topic_replication: 1,
+    };
+    let topics = Topics::new(&prefix);
+    ensure_topics(&kafka, &topics).await?;
+    let dropbox = DropboxSim::new();
+    let dropbox_url = format!("http://{}", dropbox.spawn().await?);
+    let shutdown = CancellationToken::new();
+    let ingest_url = spawn_ingest(&dropbox_url, &prefix, &shutdown).await?;
+    let app = dropbox.create_app(AppKind::User, None);
+    let account = dropbox.create_account();
+    let instance = connect_instance(
+        &ingest_url,
+        &dropbox,
+        &app,
+        &account.account_id,
+        &receiver_url,
+    )
+    .await?;
+    publish(&topics.events, instance, bench.events).await?;
+
+    let started = Instant::now();
+    let settings =
+        deliver::Settings::try_parse_from(common_args("deliver", &prefix).into_iter().chain([
+            format!("--group={prefix}deliver"),
+            "--allow-private-callbacks=true".into(),
+            format!("--endpoint-concurrency={}", bench.concurrency),
+        ]))?;
+    let deliver = deliver::Deliver::build(settings).await?;
+    let running = tokio::spawn(deliver.run(shutdown.clone()));
+    while received.load(Ordering::SeqCst) < bench.events {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let delivered = started.elapsed();
+    shutdown.cancel();
+    running.await??;
+
+    let per_second = |elapsed: Duration| bench.events as f64 / elapsed.as_secs_f64();
+    println!(
+        "{} notifications at concurrency {}, one process:",
+        bench.events, bench.concurrency
+    );
+    println!(
+        "reqwest    {:>9.0} callbacks/s ({:.2} s)",
+        per_second(baseline),
+        baseline.as_secs_f64()
+    );
+    println!(
+        "deliver    {:>9.0} callbacks/s ({:.2} s, from start, with Kafka)",
+        per_second(delivered),
+        delivered.as_secs_f64()
+    );
+    println!(
+        "ratio      {:.2} (deliver / plain reqwest loop)",
+        per_second(delivered) / per_second(baseline)
+    );
+    Ok(())
+}
+
+/// A receiver that only counts and answers 200.
+async fn spawn_receiver() -> anyhow::Result<(String, Arc<AtomicUsize>)> {
+    let received = Arc::new(AtomicUsize::new(0));
+    let counter = received.clone();
+    let handler = move || {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            "ok"
+        }
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hook", listener.local_addr()?);
+    tokio::spawn(async move {
+        axum::serve(listener, Router::new().route("/hook", post(handler))).await
+    });
+    Ok((url, received))
+}
+
+fn notification(instance_id: u64) -> String {
+    serde_json::json!({"id": "bench", "topic": format!("instance-{instance_id}-dropbox-events"),
+        "action": "create", "createdDate": "2026-12-04T15:04:05Z", "severity": "medium",
+        "message": {"elementKey": "dropbox", "eventId": "bench", "instanceId": instance_id,
+            "instance_id": instance_id, "instanceName": "bench", "instanceTags": [], "raw": {},
+            "events": [{"date": "2026-12-04T15:04:03Z", "elementKey": "dropbox", "eventType": "CREATED",
+                "objectId": "id:bench", "objectType": "files", "hubKey": "documents"}]}})
+    .to_string()
+}
+
+/// The baseline: `concurrency` tasks POSTing `body` until `count` were answered.
+async fn plain_loop(
+    url: &str,
+    body: &str,
+    count: usize,
+    concurrency: usize,
+) -> anyhow::Result<Duration> {
+    let client = reqwest::Client::new();
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks = (0..concurrency).map(|_| {
+        let (client, next, url, body) = (
+            client.clone(),
+            next.clone(),
+            url.to_owned(),
+            body.to_owned(),
+        );
+        tokio::spawn(async move {
+            while next.fetch_add(1, Ordering::SeqCst) < count {
+                let response = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await?;
+                anyhow::ensure!(
+                    response.status().is_success(),
+                    "the receiver answered {}",
+                    response.status()
+                );
+            }
+            anyhow::Ok(())
+        })
+    });
+    for task in try_join_all(tasks).await? {
+        task?;
+    }
+    Ok(started.elapsed())
+}
+
+async fn publish(topic: &str, instance_id: u64, count: usize) -> anyhow::Result<()> {
+    let producer: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("linger.ms", "5")
+        .create()?;
+    let key = instance_id.to_string();
+    let body = notification(instance_id);
+    let sends: Vec<_> = (0..count)
+        .map(|_| {
+            producer
+                .send_result(FutureRecord::to(topic).key(&key).payload(&body))
+                .map_err(|(error, _)| error)
+        })
+        .collect::<Result<_, _>>()?;
+    try_join_all(sends).await?;
+    Ok(())
+}
