@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use pipeline::instances::InstanceCatalog;
+use pipeline::kafka::StageContext;
 use pipeline::kafka::{RECEIVED_AT_HEADER, Topics, header_str, next_message};
 use pipeline::{StageError, now_ms};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -97,7 +98,7 @@ pub struct Source {
     pub topic: String,
     /// 0 for `events`, `n` for retry tier `n`.
     pub retries: usize,
-    pub consumer: StreamConsumer,
+    pub consumer: StreamConsumer<StageContext>,
 }
 
 /// Consumes `source` until shutdown, then lets tries in flight finish (up to `drain`) and commits.
@@ -180,7 +181,7 @@ pub async fn run(
 }
 
 fn finish(
-    consumer: &StreamConsumer,
+    consumer: &StreamConsumer<StageContext>,
     topic: &str,
     tracker: &mut OffsetTracker,
     partition: i32,

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pipeline::StageError;
-use pipeline::kafka::ensure_retry_topics;
+use pipeline::kafka::{StageContext, ensure_retry_topics};
 use pipeline::stage::StageBase;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -93,6 +93,7 @@ impl Deliver {
             settings.endpoint_concurrency,
             settings.request_timeout,
         ));
+        let lag = || StageContext::with_lag(shared.metrics.consumer_lag.clone());
         // `events` itself, then one source per retry tier, each its own consumer group.
         let mut sources = vec![Source {
             topic: background.topics.events.clone(),
@@ -101,6 +102,7 @@ impl Deliver {
                 kafka,
                 &settings.group,
                 settings.copy_id.as_deref(),
+                lag(),
             )?,
         }];
         let member = |tier: usize| {
@@ -117,6 +119,7 @@ impl Deliver {
                     kafka,
                     &format!("{}-retry-{tier}", settings.group),
                     member(tier).as_deref(),
+                    lag(),
                 )?,
             });
         }

@@ -1,7 +1,9 @@
 //! Prometheus metrics of `deliver`.
 
 use crate::attempt::{Event, Next};
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
+use prometheus::{
+    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -13,6 +15,8 @@ pub struct Metrics {
     /// Events handed to a retry tier.
     pub retries: IntCounter,
     pub dlq_writes: IntCounter,
+    /// `deliver_consumer_lag{topic, partition}`: events (or retries) not yet consumed.
+    pub consumer_lag: IntGaugeVec,
     /// From ingest's receipt of the webhook to the callback's 2xx.
     pub end_to_end_seconds: Histogram,
 }
@@ -28,12 +32,7 @@ impl Metrics {
         };
         self.events.with_label_values(&[outcome]).inc();
         if let Some(last) = event.attempts.last() {
-            let class = match last.status {
-                Some(status @ 100..=599) => {
-                    ["1xx", "2xx", "3xx", "4xx", "5xx"][(status / 100 - 1) as usize]
-                }
-                _ => "error",
-            };
+            let class = last.status.map_or("error", pipeline::status_class);
             self.attempts.with_label_values(&[class]).inc();
         }
         match next {
@@ -73,6 +72,13 @@ impl Metrics {
                 "deliver_dlq_writes_total",
                 "Events parked in events.dlq.",
             )?,
+            consumer_lag: IntGaugeVec::new(
+                Opts::new(
+                    "deliver_consumer_lag",
+                    "Events not yet consumed, per topic and partition.",
+                ),
+                &["topic", "partition"],
+            )?,
             // 1 ms to about 17 minutes, doubling.
             end_to_end_seconds: Histogram::with_opts(
                 HistogramOpts::new(
@@ -87,6 +93,7 @@ impl Metrics {
         registry.register(Box::new(metrics.retries.clone()))?;
         registry.register(Box::new(metrics.dlq_writes.clone()))?;
         registry.register(Box::new(metrics.end_to_end_seconds.clone()))?;
+        registry.register(Box::new(metrics.consumer_lag.clone()))?;
         Ok(metrics)
     }
 }

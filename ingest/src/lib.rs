@@ -11,6 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::get;
 use pipeline::StageError;
 use pipeline::crypto::Sealer;
@@ -61,7 +64,7 @@ impl Ingest {
             producer,
             topics: Arc::new(base.topics.clone()),
             sealer: Sealer::new(&base.settings.secrets.secrets_key),
-            dropbox: settings.dropbox.client()?,
+            dropbox: settings.dropbox.client(metrics.dropbox_calls.clone())?,
             metrics,
             admin_token: settings.admin_token.as_str().into(),
             produce_timeout: settings.produce_timeout,
@@ -118,5 +121,21 @@ fn router(state: AppState) -> Router {
         .route("/events/{element_key}", webhook.clone())
         .route("/elements/api-v2/events/{element_key}", webhook)
         .merge(instances_api::router(state.clone()))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_responses,
+        ))
         .with_state(state)
+}
+
+/// Counts every answer by status class.
+async fn count_responses(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let class = pipeline::status_class(response.status().as_u16());
+    state
+        .metrics
+        .http_responses
+        .with_label_values(&[class])
+        .inc();
+    response
 }

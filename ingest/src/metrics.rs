@@ -10,6 +10,10 @@ pub struct Metrics {
     pub unknown_accounts: IntCounter,
     pub records_produced: IntCounter,
     pub produce_seconds: Histogram,
+    /// Dropbox API calls by endpoint and outcome.
+    pub dropbox_calls: IntCounterVec,
+    /// Every HTTP answer, by status class (`2xx`, `4xx`, `5xx`…).
+    pub http_responses: IntCounterVec,
     /// /instances requests by method and status class.
     pub instance_requests: IntCounterVec,
 }
@@ -36,6 +40,20 @@ impl Metrics {
                 )
                 .buckets(prometheus::exponential_buckets(0.0005, 2.0, 16)?),
             )?,
+            dropbox_calls: IntCounterVec::new(
+                Opts::new(
+                    "ingest_dropbox_calls_total",
+                    "Dropbox API calls, by endpoint and outcome.",
+                ),
+                &["endpoint", "outcome"],
+            )?,
+            http_responses: IntCounterVec::new(
+                Opts::new(
+                    "ingest_http_responses_total",
+                    "HTTP answers, by status class.",
+                ),
+                &["class"],
+            )?,
             instance_requests: IntCounterVec::new(
                 Opts::new("ingest_instance_requests_total", "/instances API requests."),
                 &["method", "status"],
@@ -46,6 +64,8 @@ impl Metrics {
         registry.register(Box::new(metrics.records_produced.clone()))?;
         registry.register(Box::new(metrics.produce_seconds.clone()))?;
         registry.register(Box::new(metrics.instance_requests.clone()))?;
+        registry.register(Box::new(metrics.dropbox_calls.clone()))?;
+        registry.register(Box::new(metrics.http_responses.clone()))?;
         Ok(metrics)
     }
 }

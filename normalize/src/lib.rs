@@ -42,7 +42,7 @@ impl Normalize {
         base.readiness.waiting(CONSUMER, "not consuming yet");
         let metrics = Metrics::register(&base.registry).expect("metric names are unique and valid");
         Ok(Self {
-            dropbox: settings.dropbox.client()?,
+            dropbox: settings.dropbox.client(metrics.dropbox_calls.clone())?,
             base,
             settings,
             metrics,

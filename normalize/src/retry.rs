@@ -42,7 +42,9 @@ pub async fn forward(
     shutdown: &CancellationToken,
 ) -> Result<(), StageError> {
     let member = copy_id.map(|id| format!("{id}-retry"));
-    let consumer = pipeline::kafka::consumer(kafka, &format!("{group}-retry"), member.as_deref())?;
+    let context = pipeline::kafka::StageContext::default();
+    let consumer =
+        pipeline::kafka::consumer(kafka, &format!("{group}-retry"), member.as_deref(), context)?;
     let producer: FutureProducer = pipeline::kafka::producer(kafka, 30_000)?;
     consumer.subscribe(&[&topics.normalize_retry])?;
     while let Some(message) = next_message(&consumer, shutdown).await {

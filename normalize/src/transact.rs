@@ -4,21 +4,21 @@
 //! changes only once Kafka committed them. Downstream reads `read_committed`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use pipeline::StageError;
 use pipeline::instances::InstanceCatalog;
 use pipeline::kafka::{
-    AtEnd, Partitions, RECEIVED_AT_HEADER, Topics, next_message, read_compacted,
+    AtEnd, Partitions, RECEIVED_AT_HEADER, StageContext, Topics, next_message, read_compacted,
 };
 use pipeline::ops::Readiness;
 use pipeline::settings::KafkaSettings;
-use rdkafka::consumer::{Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use rdkafka::{Message, Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
@@ -30,25 +30,8 @@ use crate::{CONSUMER, Settings};
 
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Remembers partitions revoked by a rebalance, for the loop to forget their state.
-#[derive(Default)]
-pub struct RebalanceLog {
-    revoked: Mutex<Vec<i32>>,
-}
-
-impl ClientContext for RebalanceLog {}
-
-impl ConsumerContext for RebalanceLog {
-    fn post_rebalance(&self, _: &rdkafka::consumer::BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Revoke(partitions) = rebalance {
-            let mut revoked = self.revoked.lock().unwrap_or_else(|p| p.into_inner());
-            revoked.extend(partitions.elements().iter().map(|p| p.partition()));
-        }
-    }
-}
-
 pub struct Normalizer {
-    consumer: StreamConsumer<RebalanceLog>,
+    consumer: StreamConsumer<StageContext>,
     producer: FutureProducer,
     kafka: KafkaSettings,
     topics: Topics,
@@ -78,7 +61,7 @@ impl Normalizer {
                 &kafka,
                 &settings.group,
                 settings.copy_id.as_deref(),
-                RebalanceLog::default(),
+                StageContext::with_lag(metrics.consumer_lag.clone()),
             )?,
             producer: pipeline::kafka::transactional_producer(&kafka, &transactional_id)?,
             kafka,
@@ -126,8 +109,14 @@ impl Normalizer {
             let Ok(outputs) = planner.plan(&batch, shutdown).await else {
                 break; // Shutdown: nothing was written; the next owner reads the batch again.
             };
+            let committing = std::time::Instant::now();
             match self.commit(&batch, &outputs).await {
-                Ok(()) => self.committed(outputs, batch.len()),
+                Ok(()) => {
+                    self.metrics
+                        .commit_seconds
+                        .observe(committing.elapsed().as_secs_f64());
+                    self.committed(outputs, batch.len());
+                }
                 Err(error) => self.abort(&batch, error).await?,
             }
         }
@@ -163,15 +152,7 @@ impl Normalizer {
     }
 
     fn forget_revoked(&mut self) {
-        let revoked = std::mem::take(
-            &mut *self
-                .consumer
-                .context()
-                .revoked
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()),
-        );
-        for partition in revoked {
+        for partition in self.consumer.context().take_revoked() {
             self.store.forget(partition);
         }
     }

@@ -20,6 +20,17 @@ pub fn now_ms() -> i64 {
     (now.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+/// `2xx`, `4xx`… for an HTTP status code: the one label metrics use for answers.
+pub fn status_class(status: u16) -> &'static str {
+    match status / 100 {
+        1 => "1xx",
+        2 => "2xx",
+        3 => "3xx",
+        4 => "4xx",
+        _ => "5xx",
+    }
+}
+
 /// Why a stage could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {

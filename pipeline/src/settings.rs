@@ -63,8 +63,16 @@ pub struct DropboxSettings {
 }
 
 impl DropboxSettings {
-    pub fn client(&self) -> reqwest::Result<crate::element::dropbox::api::DropboxApi> {
-        crate::element::dropbox::api::DropboxApi::new(&self.dropbox_api_url, self.dropbox_timeout)
+    /// A client counting its calls in `calls` (`<stage>_dropbox_calls_total`).
+    pub fn client(
+        &self,
+        calls: prometheus::IntCounterVec,
+    ) -> reqwest::Result<crate::element::dropbox::api::DropboxApi> {
+        let api = crate::element::dropbox::api::DropboxApi::new(
+            &self.dropbox_api_url,
+            self.dropbox_timeout,
+        )?;
+        Ok(api.counting_calls(calls))
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use prometheus::Registry;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::StageError;
 use crate::crypto::Sealer;
@@ -16,16 +16,20 @@ use crate::kafka::{Topics, ensure_topics};
 use crate::ops::Readiness;
 use crate::settings::StageSettings;
 
-/// A stage's shared parts, built before it runs: topics exist, the ops socket is bound.
+/// A stage's shared parts, built before it runs: topics exist, and the ops endpoints already
+/// answer (`/readyz` says what the stage is still waiting for).
 pub struct StageBase {
     pub settings: StageSettings,
     pub topics: Topics,
-    /// Register the stage's metrics here before `start`.
+    /// Register the stage's metrics here; `/metrics` shows them as soon as they exist.
     pub registry: Registry,
     /// Add the stage's own conditions here; the catalog adds its own.
     pub readiness: Readiness,
     pub catalog: Arc<InstanceCatalog>,
-    ops_listener: TcpListener,
+    ops_addr: SocketAddr,
+    ops: JoinHandle<std::io::Result<()>>,
+    /// Stops the ops endpoints; also when the stage is dropped without running.
+    ops_shutdown: DropGuard,
 }
 
 impl StageBase {
@@ -39,31 +43,42 @@ impl StageBase {
         let readiness = Readiness::default();
         // Not ready from the first moment, not only once the loading task has started.
         readiness.waiting(crate::instances::READINESS, "loading the instances topic");
+        let listener = TcpListener::bind(metrics_listen).await?;
+        let ops_addr = listener.local_addr()?;
+        let registry = Registry::new();
+        let ops_shutdown = CancellationToken::new();
+        let ops = tokio::spawn(crate::ops::serve(
+            listener,
+            registry.clone(),
+            readiness.clone(),
+            ops_shutdown.clone(),
+        ));
         Ok(Self {
-            ops_listener: TcpListener::bind(metrics_listen).await?,
             settings,
             topics,
-            registry: Registry::new(),
+            registry,
             readiness,
             catalog: Arc::default(),
+            ops_addr,
+            ops,
+            ops_shutdown: ops_shutdown.drop_guard(),
         })
     }
 
     /// Where /metrics, /healthz and /readyz are served.
     pub fn ops_addr(&self) -> SocketAddr {
-        self.ops_listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.ops_addr
     }
 
-    /// Serves the ops endpoints and starts loading the instance catalog.
+    /// Starts loading the instance catalog; the ops endpoints stop with `shutdown`.
     pub fn start(self, shutdown: &CancellationToken) -> Background {
-        let ops = tokio::spawn(crate::ops::serve(
-            self.ops_listener,
-            self.registry,
-            self.readiness.clone(),
-            shutdown.clone(),
-        ));
+        let ops_shutdown = self.ops_shutdown.disarm();
+        let stage_shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            stage_shutdown.cancelled().await;
+            ops_shutdown.cancel();
+        });
+        let ops = self.ops;
         let follow = {
             let (kafka, topic) = (self.settings.kafka.clone(), self.topics.instances.clone());
             let sealer = Sealer::new(&self.settings.secrets.secrets_key);

@@ -9,5 +9,6 @@ mod ingest_webhooks;
 mod instances_api;
 mod normalize_crash;
 mod normalize_events;
+mod operations;
 mod schemas_check;
 mod whole_path;

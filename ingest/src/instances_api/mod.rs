@@ -48,11 +48,11 @@ async fn admin_only(State(state): State<AppState>, request: Request, next: Next)
     } else {
         ApiError::Unauthorized.into_response()
     };
-    let class = format!("{}xx", response.status().as_u16() / 100);
+    let class = pipeline::status_class(response.status().as_u16());
     state
         .metrics
         .instance_requests
-        .with_label_values(&[method.as_str(), class.as_str()])
+        .with_label_values(&[method.as_str(), class])
         .inc();
     response
 }

@@ -1,7 +1,9 @@
 //! librdkafka client settings, chosen once for every stage.
 
 use rdkafka::ClientConfig;
-use rdkafka::consumer::{ConsumerContext, StreamConsumer};
+use rdkafka::consumer::StreamConsumer;
+
+use super::context::{STATISTICS_INTERVAL_MS, StageContext};
 use rdkafka::error::KafkaResult;
 use rdkafka::producer::FutureProducer;
 
@@ -50,12 +52,12 @@ pub fn transactional_producer(
 ///
 /// With a `member_id` (a stable name of this copy) the membership is static: a copy restarted
 /// after a crash takes its partitions back at once instead of after the session timeout.
-pub fn transactional_consumer<C: ConsumerContext + 'static>(
+pub fn transactional_consumer(
     settings: &KafkaSettings,
     group: &str,
     member_id: Option<&str>,
-    context: C,
-) -> KafkaResult<StreamConsumer<C>> {
+    context: StageContext,
+) -> KafkaResult<StreamConsumer<StageContext>> {
     let mut config = base(settings);
     if let Some(member_id) = member_id {
         config.set("group.instance.id", member_id);
@@ -67,6 +69,7 @@ pub fn transactional_consumer<C: ConsumerContext + 'static>(
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed")
         .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
         .create_with_context(context)
 }
 
@@ -78,7 +81,8 @@ pub fn consumer(
     settings: &KafkaSettings,
     group: &str,
     member_id: Option<&str>,
-) -> KafkaResult<StreamConsumer> {
+    context: StageContext,
+) -> KafkaResult<StreamConsumer<StageContext>> {
     let mut config = base(settings);
     if let Some(member_id) = member_id {
         config.set("group.instance.id", member_id);
@@ -92,5 +96,6 @@ pub fn consumer(
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed")
         .set("partition.assignment.strategy", "cooperative-sticky")
-        .create()
+        .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
+        .create_with_context(context)
 }

@@ -2,10 +2,12 @@
 
 mod compacted;
 mod config;
+mod context;
 mod topics;
 
 pub use compacted::{AtEnd, Partitions, read_compacted};
 pub use config::{consumer, producer, transactional_consumer, transactional_producer};
+pub use context::StageContext;
 pub use topics::{Topics, ensure_retry_topics, ensure_topics};
 
 /// A Kafka header value as UTF-8, if present.

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use prometheus::IntCounterVec;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -79,6 +80,8 @@ pub struct AppCredentials<'a> {
 pub struct DropboxApi {
     http: reqwest::Client,
     base_url: String,
+    /// `<stage>_dropbox_calls_total{endpoint, outcome}`, when the stage counts them.
+    calls: Option<IntCounterVec>,
 }
 
 impl DropboxApi {
@@ -91,7 +94,31 @@ impl DropboxApi {
         Ok(Self {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
+            calls: None,
         })
+    }
+
+    /// Counts every call by endpoint and outcome in `calls` (labels `endpoint`, `outcome`).
+    pub fn counting_calls(mut self, calls: IntCounterVec) -> Self {
+        self.calls = Some(calls);
+        self
+    }
+
+    fn count<T>(&self, endpoint: &str, result: &Result<T, DropboxError>) {
+        let Some(calls) = &self.calls else {
+            return;
+        };
+        let outcome = match result {
+            Ok(_) => "ok",
+            Err(DropboxError::Reset) => "reset",
+            Err(DropboxError::ExpiredToken) => "expired_token",
+            Err(DropboxError::RateLimited { .. }) => "rate_limited",
+            Err(DropboxError::InvalidGrant(_)) => "refused",
+            Err(DropboxError::Api { status, .. }) if *status >= 500 => "server_error",
+            Err(DropboxError::Api { .. }) => "client_error",
+            Err(DropboxError::Transport(_)) => "unreachable",
+        };
+        calls.with_label_values(&[endpoint, outcome]).inc();
     }
 
     /// Exchanges an authorization code for tokens (`grant_type=authorization_code`).
@@ -120,6 +147,16 @@ impl DropboxApi {
     }
 
     async fn token(
+        &self,
+        app: &AppCredentials<'_>,
+        form: &[(&str, &str)],
+    ) -> Result<TokenGrant, DropboxError> {
+        let result = self.token_call(app, form).await;
+        self.count("oauth2/token", &result);
+        result
+    }
+
+    async fn token_call(
         &self,
         app: &AppCredentials<'_>,
         form: &[(&str, &str)],
@@ -252,6 +289,18 @@ impl DropboxApi {
     }
 
     async fn rpc<T: DeserializeOwned>(
+        &self,
+        route: &str,
+        token: &Secret,
+        member: Option<&str>,
+        args: &Value,
+    ) -> Result<T, DropboxError> {
+        let result = self.rpc_call(route, token, member, args).await;
+        self.count(route, &result);
+        result
+    }
+
+    async fn rpc_call<T: DeserializeOwned>(
         &self,
         route: &str,
         token: &Secret,
