@@ -1,4 +1,4 @@
-//! deliver killed with SIGKILL in the middle of a stream and started again: every event reaches
+//! deliver killed with SIGKILL (or stopped with SIGTERM) in the middle of a stream and started again: every event reaches
 //! its receiver at least once. deliver runs as its own process (the binary `scripts/test.sh`
 //! builds); the duplicates seen are printed.
 
@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::process::{Child, Command};
 
 use crate::deliver_callbacks::publish;
-use crate::harness::{Options, Pipeline, stage_binary};
+use crate::harness::{Options, Pipeline, Stop, stage_binary, stop_process};
 
 fn spawn_deliver(pipeline: &Pipeline) -> Child {
     Command::new(stage_binary("deliver"))
@@ -28,6 +28,15 @@ fn spawn_deliver(pipeline: &Pipeline) -> Child {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deliver_killed_mid_stream_delivers_every_event_at_least_once() {
+    stopped_mid_stream(Stop::Kill).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliver_terminated_mid_stream_drains_and_delivers_every_event() {
+    stopped_mid_stream(Stop::Term).await;
+}
+
+async fn stopped_mid_stream(stop: Stop) {
     let options = Options {
         deliver_in_process: false,
         ..Options::default()
@@ -48,8 +57,7 @@ async fn deliver_killed_mid_stream_delivers_every_event_at_least_once() {
         some >= 50 && some < events.len(),
         "killed mid-stream ({some} delivered)"
     );
-    deliver.start_kill().unwrap(); // SIGKILL
-    deliver.wait().await.unwrap();
+    stop_process(&mut deliver, stop).await;
     let mut deliver = spawn_deliver(&pipeline);
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -72,7 +80,7 @@ async fn deliver_killed_mid_stream_delivers_every_event_at_least_once() {
     assert!(missing.is_empty(), "never delivered: {missing:?}");
     let duplicates: usize = counts.values().map(|n| n - 1).sum();
     println!(
-        "{} events delivered after a SIGKILL, {duplicates} duplicates",
+        "{} events delivered after {stop:?}, {duplicates} duplicates",
         events.len()
     );
     pipeline.stop().await;

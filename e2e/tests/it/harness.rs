@@ -85,6 +85,8 @@ pub struct Pipeline {
     pub normalize_args: Vec<String>,
     /// deliver's command line, likewise.
     pub deliver_args: Vec<String>,
+    /// ingest's command line (it listens on a port of its own), likewise.
+    pub ingest_args: Vec<String>,
     http: reqwest::Client,
     shutdown: CancellationToken,
     stages: Vec<JoinHandle<Result<(), StageError>>>,
@@ -121,6 +123,7 @@ impl Pipeline {
             format!("--dropbox-api-url={dropbox_url}"),
         ];
         ingest_args.extend(options.ingest_args);
+        let ingest_args: Vec<String> = common("ingest").into_iter().chain(ingest_args).collect();
         let normalize_args: Vec<String> = common("normalize")
             .into_iter()
             .chain([
@@ -138,11 +141,9 @@ impl Pipeline {
             ])
             .chain(options.deliver_args)
             .collect();
-        let ingest = ingest::Ingest::build(ingest::Settings::parse_from(
-            common("ingest").into_iter().chain(ingest_args),
-        ))
-        .await
-        .unwrap();
+        let ingest = ingest::Ingest::build(ingest::Settings::parse_from(&ingest_args))
+            .await
+            .unwrap();
         let normalize = match options.normalize_in_process {
             true => Some(
                 normalize::Normalize::build(normalize::Settings::parse_from(&normalize_args))
@@ -177,6 +178,7 @@ impl Pipeline {
             ops,
             normalize_args,
             deliver_args,
+            ingest_args,
             http: reqwest::Client::new(),
             shutdown,
             stages,
@@ -383,4 +385,37 @@ pub fn stage_binary(name: &str) -> std::path::PathBuf {
         "{shown} is missing: run `cargo build --bins` (scripts/test.sh does)"
     );
     binary
+}
+
+/// How a test stops a stage's process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// SIGKILL: a crash.
+    Kill,
+    /// SIGTERM: the stage must drain and exit 0 within 30 s.
+    Term,
+}
+
+/// Stops `child` the `stop` way and waits for it.
+pub async fn stop_process(child: &mut tokio::process::Child, stop: Stop) {
+    match stop {
+        Stop::Kill => {
+            child.start_kill().unwrap();
+            child.wait().await.unwrap();
+        }
+        Stop::Term => {
+            let pid = child.id().expect("the process is running").to_string();
+            let sent = tokio::process::Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .await
+                .unwrap();
+            assert!(sent.success());
+            let exit = tokio::time::timeout(Duration::from_secs(30), child.wait())
+                .await
+                .expect("the stage exits within 30 s of SIGTERM")
+                .unwrap();
+            assert!(exit.success(), "the stage exits 0 after SIGTERM: {exit}");
+        }
+    }
 }

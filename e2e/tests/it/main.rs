@@ -5,6 +5,7 @@ mod compose;
 mod deliver_callbacks;
 mod deliver_crash;
 mod harness;
+mod ingest_shutdown;
 mod ingest_webhooks;
 mod instances_api;
 mod normalize_crash;

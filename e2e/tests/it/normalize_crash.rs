@@ -1,4 +1,4 @@
-//! normalize killed with SIGKILL in the middle of a stream and started again: `events`, read
+//! normalize killed with SIGKILL (or stopped with SIGTERM) in the middle of a stream and started again: `events`, read
 //! `read_committed`, holds every expected event exactly once, and no known object flips to
 //! CREATED. normalize runs as its own process (the binary `scripts/test.sh` builds).
 
@@ -9,7 +9,9 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
-use crate::harness::{Options, Pipeline, payload_text, read_topic, stage_binary};
+use crate::harness::{
+    Options, Pipeline, Stop, payload_text, read_topic, stage_binary, stop_process,
+};
 
 fn spawn_normalize(pipeline: &Pipeline) -> Child {
     Command::new(stage_binary("normalize"))
@@ -54,6 +56,15 @@ async fn notifications_covering(pipeline: &Pipeline, expected: &[String]) -> Vec
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn normalize_killed_mid_stream_reports_every_change_once() {
+    stopped_mid_stream(Stop::Kill).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn normalize_terminated_mid_stream_drains_and_reports_every_change_once() {
+    stopped_mid_stream(Stop::Term).await;
+}
+
+async fn stopped_mid_stream(stop: Stop) {
     let options = Options {
         normalize_in_process: false,
         ..Options::default()
@@ -89,8 +100,7 @@ async fn normalize_killed_mid_stream_reports_every_change_once() {
                     200
                 );
             }
-            normalize.start_kill().unwrap(); // SIGKILL
-            normalize.wait().await.unwrap();
+            stop_process(&mut normalize, stop).await;
             normalize = spawn_normalize(&pipeline);
         }
         files.push(upload(&format!("/round-{round}.txt")));
