@@ -303,7 +303,19 @@ impl Planner<'_> {
         let state = (moved || !changes.is_empty()).then_some(state);
         let now = schemas::timestamp::format(OffsetDateTime::now_utc());
         let notifications = notification::build(&instance, &account, &webhook, &changes, &now);
-        tracing::info!(instance_id = instance.id(), %account, changes = changes.len(), notifications = notifications.len(), "Normalized account changes.");
+        // ingest_id leads back to the webhook, event_ids on to the deliveries.
+        let event_ids: Vec<&str> = notifications
+            .iter()
+            .map(|n| n.message.event_id.as_str())
+            .collect();
+        tracing::info!(
+            ingest_id = %envelope.ingest_id,
+            instance_id = instance.id(),
+            %account,
+            changes = changes.len(),
+            event_ids = ?event_ids,
+            "Normalized account changes."
+        );
         JobOutcome::Done {
             partition,
             key: state::key(instance.id(), &account),

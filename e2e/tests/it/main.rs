@@ -4,6 +4,7 @@
 mod compose;
 mod deliver_callbacks;
 mod deliver_crash;
+mod deploy;
 mod harness;
 mod ingest_shutdown;
 mod ingest_webhooks;
