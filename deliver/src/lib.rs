@@ -93,7 +93,10 @@ impl Deliver {
             settings.endpoint_concurrency,
             settings.request_timeout,
         ));
-        let lag = || StageContext::with_lag(shared.metrics.consumer_lag.clone());
+        let lag = || {
+            StageContext::with_lag(shared.metrics.consumer_lag.clone())
+                .reporting_to(background.readiness.clone())
+        };
         // `events` itself, then one source per retry tier, each its own consumer group.
         let mut sources = vec![Source {
             topic: background.topics.events.clone(),

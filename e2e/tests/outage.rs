@@ -20,6 +20,24 @@ async fn kafka(command: &str) {
     assert!(status.success(), "scripts/kafka.sh {command} failed");
 }
 
+/// Polls `/readyz` until it answers `status` (30 s at most); its body.
+async fn wait_readyz(url: &str, status: u16) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let response = reqwest::get(url).await.unwrap();
+        let answered = response.status().as_u16();
+        let body = response.text().await.unwrap();
+        if answered == status {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/readyz never answered {status}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_acknowledged_webhook_survives_a_broker_outage() {
     let pipeline =
@@ -47,10 +65,17 @@ async fn every_acknowledged_webhook_survives_a_broker_outage() {
         }));
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let readyz = format!("http://{}/readyz", pipeline.ops.ingest);
     kafka("stop").await;
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    let down = wait_readyz(&readyz, 503).await;
+    assert!(
+        down.contains("kafka: no Kafka broker is reachable"),
+        "{down}"
+    );
     kafka("start").await;
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    let up = wait_readyz(&readyz, 200).await;
+    assert!(up.contains("kafka: ok"), "{up}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
     running.cancel();
     for sender in senders {
         sender.await.unwrap();

@@ -19,7 +19,7 @@ use pipeline::StageError;
 use pipeline::crypto::Sealer;
 use pipeline::element::dropbox::api::DropboxApi;
 use pipeline::instances::InstanceCatalog;
-use pipeline::kafka::Topics;
+use pipeline::kafka::{StageContext, Topics};
 use pipeline::server::Limits;
 use pipeline::stage::StageBase;
 use rdkafka::producer::{FutureProducer, Producer};
@@ -34,7 +34,7 @@ use crate::metrics::Metrics;
 #[derive(Clone)]
 struct AppState {
     catalog: Arc<InstanceCatalog>,
-    producer: FutureProducer,
+    producer: FutureProducer<StageContext>,
     topics: Arc<Topics>,
     sealer: Sealer,
     dropbox: DropboxApi,
@@ -56,8 +56,10 @@ impl Ingest {
     pub async fn build(settings: Settings) -> Result<Self, StageError> {
         let base = StageBase::build(settings.common, settings.metrics_listen).await?;
         let kafka = &base.settings.kafka;
-        let producer =
-            pipeline::kafka::producer(kafka, settings.produce_timeout.as_millis() as u64)?;
+        // Its context tells /readyz when no broker can be reached.
+        let health = StageContext::default().reporting_to(base.readiness.clone());
+        let timeout_ms = settings.produce_timeout.as_millis() as u64;
+        let producer = pipeline::kafka::producer_with_context(kafka, timeout_ms, health)?;
         let metrics = Metrics::register(&base.registry).expect("metric names are unique and valid");
         let state = AppState {
             catalog: base.catalog.clone(),

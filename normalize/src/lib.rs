@@ -76,6 +76,7 @@ impl Normalize {
             background.catalog.clone(),
             Resolver::new(dropbox),
             metrics,
+            &background.readiness,
         )?;
         let result = normalizer.run(&background.readiness, &shutdown).await;
         shutdown.cancel();

@@ -33,6 +33,7 @@ const TXN_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Normalizer {
     consumer: StreamConsumer<StageContext>,
     producer: FutureProducer,
+    transactional_id: String,
     kafka: KafkaSettings,
     topics: Topics,
     catalog: Arc<InstanceCatalog>,
@@ -49,6 +50,7 @@ impl Normalizer {
         catalog: Arc<InstanceCatalog>,
         resolver: Resolver,
         metrics: Metrics,
+        readiness: &Readiness,
     ) -> Result<Self, KafkaError> {
         let kafka = settings.common.kafka.clone();
         let copy_id = settings
@@ -61,9 +63,11 @@ impl Normalizer {
                 &kafka,
                 &settings.group,
                 settings.copy_id.as_deref(),
-                StageContext::with_lag(metrics.consumer_lag.clone()),
+                StageContext::with_lag(metrics.consumer_lag.clone())
+                    .reporting_to(readiness.clone()),
             )?,
             producer: pipeline::kafka::transactional_producer(&kafka, &transactional_id)?,
+            transactional_id,
             kafka,
             topics,
             catalog,
@@ -117,7 +121,7 @@ impl Normalizer {
                         .observe(committing.elapsed().as_secs_f64());
                     self.committed(outputs, batch.len());
                 }
-                Err(error) => self.abort(&batch, error).await?,
+                Err(error) => self.abort(&batch, error, shutdown).await?,
             }
         }
         Ok(())
@@ -316,20 +320,28 @@ impl Normalizer {
 
     /// Aborts the open transaction and rewinds to the batch's first offsets, so it is consumed
     /// again (by this copy, or by the partition's new owner after a rebalance).
-    async fn abort(&mut self, batch: &[Input], error: KafkaError) -> Result<(), StageError> {
+    async fn abort(
+        &mut self,
+        batch: &[Input],
+        error: KafkaError,
+        shutdown: &CancellationToken,
+    ) -> Result<(), StageError> {
         self.metrics
             .transactions
             .with_label_values(&["aborted"])
             .inc();
-        if let KafkaError::Transaction(rd) = &error
-            && rd.is_fatal()
-        {
-            tracing::error!(%error, "Fatal transaction error; stopping.");
-            return Err(error.into());
-        }
         tracing::warn!(%error, "A transaction failed; aborting and consuming the batch again.");
+        let fatal = matches!(&error, KafkaError::Transaction(rd) if rd.is_fatal());
         let producer = self.producer.clone();
-        tokio::task::spawn_blocking(move || producer.abort_transaction(TXN_TIMEOUT)).await??;
+        let aborted = !fatal
+            && tokio::task::spawn_blocking(move || producer.abort_transaction(TXN_TIMEOUT))
+                .await
+                .is_ok_and(|aborted| aborted.is_ok());
+        if !aborted {
+            // Fenced (e.g. the broker timed the transaction out during an outage): a new
+            // producer with the same transactional id takes over.
+            self.renew_producer(shutdown).await?;
+        }
         let mut first: BTreeMap<i32, i64> = BTreeMap::new();
         for input in batch {
             first.entry(input.partition).or_insert(input.offset);
@@ -351,6 +363,33 @@ impl Normalizer {
             self.store.forget(partition);
         }
         Ok(())
+    }
+}
+
+impl Normalizer {
+    /// Replaces the transactional producer, retrying while Kafka is unreachable.
+    async fn renew_producer(&mut self, shutdown: &CancellationToken) -> Result<(), StageError> {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            let producer =
+                pipeline::kafka::transactional_producer(&self.kafka, &self.transactional_id)?;
+            let initializing = producer.clone();
+            match tokio::task::spawn_blocking(move || initializing.init_transactions(TXN_TIMEOUT))
+                .await?
+            {
+                Ok(()) => {
+                    tracing::info!("A new transactional producer took over.");
+                    self.producer = producer;
+                    return Ok(());
+                }
+                Err(error) if shutdown.is_cancelled() => return Err(error.into()),
+                Err(error) => {
+                    tracing::warn!(%error, "Starting a transactional producer failed; retrying.")
+                }
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(10));
+        }
     }
 }
 

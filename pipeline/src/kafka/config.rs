@@ -20,13 +20,29 @@ fn base(settings: &KafkaSettings) -> ClientConfig {
 /// An idempotent producer that waits for every in-sync replica: an acknowledged record is durable
 /// and written once. `delivery_timeout_ms` bounds how long a send may wait before it fails.
 pub fn producer(settings: &KafkaSettings, delivery_timeout_ms: u64) -> KafkaResult<FutureProducer> {
-    base(settings)
+    producer_config(settings, delivery_timeout_ms).create()
+}
+
+/// The same producer, with a context (e.g. one that reports broker reachability).
+pub fn producer_with_context(
+    settings: &KafkaSettings,
+    delivery_timeout_ms: u64,
+    context: StageContext,
+) -> KafkaResult<FutureProducer<StageContext>> {
+    producer_config(settings, delivery_timeout_ms)
+        .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
+        .create_with_context(context)
+}
+
+fn producer_config(settings: &KafkaSettings, delivery_timeout_ms: u64) -> ClientConfig {
+    let mut config = base(settings);
+    config
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "2")
         .set("compression.type", "lz4")
-        .set("message.timeout.ms", delivery_timeout_ms.to_string())
-        .create()
+        .set("message.timeout.ms", delivery_timeout_ms.to_string());
+    config
 }
 
 /// A transactional producer. Zombie copies are fenced through the consumer group's generation

@@ -1,20 +1,29 @@
-//! The consumer context every stage uses: it reports consumer lag per partition from
-//! librdkafka's statistics, and remembers revoked partitions for the stage to let go of.
+//! The Kafka client context the stages use: it reports consumer lag per partition from
+//! librdkafka's statistics, tells readiness whether any broker is reachable, and remembers
+//! revoked partitions for the stage to let go of.
 
 use std::sync::Mutex;
 
 use prometheus::IntGaugeVec;
 use rdkafka::ClientContext;
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::statistics::Statistics;
+
+use crate::ops::Readiness;
 
 /// How often librdkafka reports statistics, hence how fresh the lag gauge is.
 pub const STATISTICS_INTERVAL_MS: &str = "5000";
+
+/// The readiness condition this context keeps.
+pub const KAFKA_READINESS: &str = "kafka";
 
 #[derive(Default)]
 pub struct StageContext {
     /// `<stage>_consumer_lag{topic, partition}`, when the stage reports it.
     lag: Option<IntGaugeVec>,
+    /// Told when no broker is reachable, and when one is again.
+    readiness: Option<Readiness>,
     revoked: Mutex<Vec<i32>>,
 }
 
@@ -22,8 +31,14 @@ impl StageContext {
     pub fn with_lag(lag: IntGaugeVec) -> Self {
         Self {
             lag: Some(lag),
-            revoked: Mutex::default(),
+            ..Self::default()
         }
+    }
+
+    /// Keeps readiness's `kafka` condition: not ready while every broker is down.
+    pub fn reporting_to(mut self, readiness: Readiness) -> Self {
+        self.readiness = Some(readiness);
+        self
     }
 
     /// Partitions revoked since the last call.
@@ -33,7 +48,24 @@ impl StageContext {
 }
 
 impl ClientContext for StageContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(%error, %reason, "Kafka client error.");
+        if let (Some(readiness), KafkaError::Global(RDKafkaErrorCode::AllBrokersDown)) =
+            (&self.readiness, &error)
+        {
+            readiness.waiting(KAFKA_READINESS, "no Kafka broker is reachable");
+        }
+    }
+
     fn stats(&self, statistics: Statistics) {
+        if let Some(readiness) = &self.readiness
+            && statistics
+                .brokers
+                .values()
+                .any(|broker| broker.nodeid >= 0 && broker.state == "UP")
+        {
+            readiness.ready(KAFKA_READINESS);
+        }
         let Some(lag) = &self.lag else {
             return;
         };

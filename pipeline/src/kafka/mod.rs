@@ -6,8 +6,10 @@ mod context;
 mod topics;
 
 pub use compacted::{AtEnd, Partitions, read_compacted};
-pub use config::{consumer, producer, transactional_consumer, transactional_producer};
-pub use context::StageContext;
+pub use config::{
+    consumer, producer, producer_with_context, transactional_consumer, transactional_producer,
+};
+pub use context::{KAFKA_READINESS, StageContext};
 pub use topics::{Topics, ensure_retry_topics, ensure_topics};
 
 /// A Kafka header value as UTF-8, if present.
