@@ -3,27 +3,21 @@
 //! builds); the duplicates seen are printed.
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 use crate::deliver_callbacks::publish;
-use crate::harness::{Options, Pipeline, Stop, stage_binary, stop_process};
+use crate::harness::{Options, Pipeline, Stop, spawn_stage, stop_process};
 
 fn spawn_deliver(pipeline: &Pipeline) -> Child {
-    Command::new(stage_binary("deliver"))
-        .args(&pipeline.deliver_args[1..])
+    let extra = [
         // The same copy as before the crash: it takes its partitions back at once.
-        .arg("--copy-id=crash-test")
-        // One callback at a time, so the kill lands mid-stream.
-        .arg("--endpoint-concurrency=1")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
+        "--copy-id=crash-test".to_owned(),
+        // One callback at a time, so the stop lands mid-stream.
+        "--endpoint-concurrency=1".to_owned(),
+    ];
+    spawn_stage(&[pipeline.deliver_args.clone(), extra.to_vec()].concat())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -272,6 +272,18 @@ impl Pipeline {
             .unwrap_or(0.0)
     }
 
+    /// Has Dropbox notify ingest that `accounts` changed, and checks ingest answered 200.
+    pub async fn notify(&self, app: &sim::App, accounts: &[&str]) {
+        let element = match app.kind {
+            sim::AppKind::User => "dropbox",
+            sim::AppKind::Team => "dropboxbusiness",
+        };
+        self.dropbox
+            .set_webhook_url(&app.client_id, &self.webhook_url(element));
+        let status = self.dropbox.notify(&app.client_id, accounts).await.unwrap();
+        assert_eq!(status, 200, "ingest accepted the webhook");
+    }
+
     /// An app, an account, and an instance of `dropbox` connected to it with events on.
     pub async fn connected_user(&self) -> (sim::App, sim::Account, u64) {
         let app = self.dropbox.create_app(sim::AppKind::User, None);
@@ -370,9 +382,21 @@ pub fn payload_text(message: &OwnedMessage) -> &str {
     std::str::from_utf8(message.payload().unwrap_or_default()).unwrap()
 }
 
-/// `target/<profile>/<name>`, beside the directory of this test binary: a stage's binary, for
-/// tests that run it as a process of its own.
-pub fn stage_binary(name: &str) -> std::path::PathBuf {
+/// Runs a stage's binary as a process of its own with `args` (its command line without the
+/// program name); killed if the test drops it.
+pub fn spawn_stage(args: &[String]) -> tokio::process::Child {
+    tokio::process::Command::new(stage_binary(&args[0]))
+        .args(&args[1..])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+/// `target/<profile>/<name>`, beside the directory of this test binary.
+fn stage_binary(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
     let binary = exe
         .parent()

@@ -2,15 +2,13 @@
 //! answered 200 is on `webhooks.raw`.
 
 use std::collections::BTreeSet;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::Message;
 use sim::dropbox_signature;
-use tokio::process::Command;
 
-use crate::harness::{Pipeline, Stop, read_topic, stage_binary, stop_process};
+use crate::harness::{Pipeline, Stop, read_topic, spawn_stage, stop_process};
 
 fn webhook(account: &str) -> String {
     format!("{{\"list_folder\": {{\"accounts\": [\"{account}\"]}}, \"delta\": {{\"users\": [1]}}}}")
@@ -49,20 +47,15 @@ async fn ingest_terminated_under_load_exits_cleanly_and_loses_nothing() {
         .local_addr()
         .unwrap()
         .port();
-    let args = pipeline.ingest_args[1..]
+    let args: Vec<String> = pipeline
+        .ingest_args
         .iter()
         .map(|arg| match arg.starts_with("--listen=") {
             true => format!("--listen=127.0.0.1:{port}"),
             false => arg.clone(),
-        });
-    let mut ingest = Command::new(stage_binary("ingest"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+        })
+        .collect();
+    let mut ingest = spawn_stage(&args);
     let url = format!("http://127.0.0.1:{port}/events/dropbox");
     let target = Target {
         http: reqwest::Client::new(),

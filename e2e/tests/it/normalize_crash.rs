@@ -3,27 +3,23 @@
 //! CREATED. normalize runs as its own process (the binary `scripts/test.sh` builds).
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 use crate::harness::{
-    Options, Pipeline, Stop, payload_text, read_topic, stage_binary, stop_process,
+    Options, Pipeline, Stop, payload_text, read_topic, spawn_stage, stop_process,
 };
 
 fn spawn_normalize(pipeline: &Pipeline) -> Child {
-    Command::new(stage_binary("normalize"))
-        .args(&pipeline.normalize_args[1..])
-        // The same copy id as before the crash: the new process fences the dead one's transaction.
-        .arg("--copy-id=crash-test")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
+    // The same copy id as before the crash: the new process fences the dead one's transaction.
+    let args = [
+        pipeline.normalize_args.clone(),
+        vec!["--copy-id=crash-test".into()],
+    ]
+    .concat();
+    spawn_stage(&args)
 }
 
 /// Every notification on `events`, once all `expected` objects were reported.
@@ -72,7 +68,6 @@ async fn stopped_mid_stream(stop: Stop) {
     let pipeline = Pipeline::start_with(options).await;
     let (app, account, _) = pipeline.connected_user().await;
     let dropbox = &pipeline.dropbox;
-    dropbox.set_webhook_url(&app.client_id, &pipeline.webhook_url("dropbox"));
     let accounts = [account.account_id.as_str()];
 
     let mut normalize = spawn_normalize(&pipeline);
@@ -83,10 +78,7 @@ async fn stopped_mid_stream(stop: Stop) {
             .to_owned()
     };
     let common = upload("/common.txt");
-    assert_eq!(
-        dropbox.notify(&app.client_id, &accounts).await.unwrap(),
-        200
-    );
+    pipeline.notify(&app, &accounts).await;
     let mut files = vec![common.clone()];
     for round in 1..=40 {
         if round % 15 == 0 {
@@ -95,20 +87,14 @@ async fn stopped_mid_stream(stop: Stop) {
             notifications_covering(&pipeline, &files[..files.len() - 2]).await;
             for extra in 0..3 {
                 files.push(upload(&format!("/round-{round}-{extra}.txt")));
-                assert_eq!(
-                    dropbox.notify(&app.client_id, &accounts).await.unwrap(),
-                    200
-                );
+                pipeline.notify(&app, &accounts).await;
             }
             stop_process(&mut normalize, stop).await;
             normalize = spawn_normalize(&pipeline);
         }
         files.push(upload(&format!("/round-{round}.txt")));
         upload("/common.txt");
-        assert_eq!(
-            dropbox.notify(&app.client_id, &accounts).await.unwrap(),
-            200
-        );
+        pipeline.notify(&app, &accounts).await;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 

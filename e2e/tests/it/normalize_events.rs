@@ -53,12 +53,10 @@ async fn adds_edits_deletes_and_folders_become_standard_events() {
     let pipeline = Pipeline::start().await;
     let (app, account, instance_id) = pipeline.connected_user().await;
     let dropbox = &pipeline.dropbox;
-    dropbox.set_webhook_url(&app.client_id, &pipeline.webhook_url("dropbox"));
     let accounts = [account.account_id.as_str()];
-    let notify = || dropbox.notify(&app.client_id, &accounts);
 
     let file = dropbox.upload(&account.account_id, "/report.txt");
-    assert_eq!(notify().await.unwrap(), 200);
+    pipeline.notify(&app, &accounts).await;
     let first = notifications(&pipeline, 1).await;
     assert_eq!(events(&first[0]), [triple("CREATED", "files", &file["id"])]);
     assert_eq!(first[0]["message"]["instanceId"], instance_id);
@@ -68,7 +66,7 @@ async fn adds_edits_deletes_and_folders_become_standard_events() {
     );
 
     dropbox.upload(&account.account_id, "/report.txt");
-    assert_eq!(notify().await.unwrap(), 200);
+    pipeline.notify(&app, &accounts).await;
     let second = notifications(&pipeline, 2).await;
     assert_eq!(
         events(&second[1]),
@@ -76,7 +74,7 @@ async fn adds_edits_deletes_and_folders_become_standard_events() {
     );
 
     let folder = dropbox.create_folder(&account.account_id, "/Projects");
-    assert_eq!(notify().await.unwrap(), 200);
+    pipeline.notify(&app, &accounts).await;
     let third = notifications(&pipeline, 3).await;
     assert_eq!(
         events(&third[2]),
@@ -84,7 +82,7 @@ async fn adds_edits_deletes_and_folders_become_standard_events() {
     );
 
     dropbox.delete(&account.account_id, "/report.txt");
-    assert_eq!(notify().await.unwrap(), 200);
+    pipeline.notify(&app, &accounts).await;
     let fourth = notifications(&pipeline, 4).await;
     assert_eq!(
         events(&fourth[3]),
@@ -114,10 +112,7 @@ async fn a_team_app_reports_each_members_changes() {
     );
     let alice_file = dropbox.upload(alice, "/alice.txt");
     let bob_file = dropbox.upload(bob, "/bob.txt");
-    assert_eq!(
-        dropbox.notify(&app.client_id, &[alice, bob]).await.unwrap(),
-        200
-    );
+    pipeline.notify(&app, &[alice, bob]).await;
 
     let mut seen: Vec<(String, Vec<EventSummary>)> = notifications(&pipeline, 2)
         .await
@@ -164,14 +159,7 @@ async fn forty_five_changes_make_three_notifications() {
     let ids: Vec<Value> = (0..45)
         .map(|i| dropbox.upload(&account.account_id, &format!("/f{i:02}.txt"))["id"].clone())
         .collect();
-    dropbox.set_webhook_url(&app.client_id, &pipeline.webhook_url("dropbox"));
-    assert_eq!(
-        dropbox
-            .notify(&app.client_id, &[&account.account_id])
-            .await
-            .unwrap(),
-        200
-    );
+    pipeline.notify(&app, &[&account.account_id]).await;
 
     let all = notifications(&pipeline, 3).await;
     let sizes: Vec<usize> = all.iter().map(|n| events(n).len()).collect();
@@ -197,26 +185,13 @@ async fn a_reset_cursor_lists_again_without_recreating_known_files() {
     let pipeline = Pipeline::start().await;
     let (app, account, _) = pipeline.connected_user().await;
     let dropbox = &pipeline.dropbox;
-    dropbox.set_webhook_url(&app.client_id, &pipeline.webhook_url("dropbox"));
     let known = dropbox.upload(&account.account_id, "/known.txt");
-    assert_eq!(
-        dropbox
-            .notify(&app.client_id, &[&account.account_id])
-            .await
-            .unwrap(),
-        200
-    );
+    pipeline.notify(&app, &[&account.account_id]).await;
     notifications(&pipeline, 1).await;
 
     dropbox.reset_cursors(&account.account_id);
     let fresh = dropbox.upload(&account.account_id, "/fresh.txt");
-    assert_eq!(
-        dropbox
-            .notify(&app.client_id, &[&account.account_id])
-            .await
-            .unwrap(),
-        200
-    );
+    pipeline.notify(&app, &[&account.account_id]).await;
     let after = notifications(&pipeline, 2).await;
     let mut second = events(&after[1]);
     second.sort();
@@ -240,17 +215,10 @@ async fn an_expired_token_is_refreshed_and_dropbox_failures_retried() {
     let pipeline = Pipeline::start().await;
     let (app, account, _) = pipeline.connected_user().await;
     let dropbox = &pipeline.dropbox;
-    dropbox.set_webhook_url(&app.client_id, &pipeline.webhook_url("dropbox"));
     dropbox.expire_tokens();
     let file = dropbox.upload(&account.account_id, "/after-expiry.txt");
     dropbox.fail_next(1, 429, Some(1));
-    assert_eq!(
-        dropbox
-            .notify(&app.client_id, &[&account.account_id])
-            .await
-            .unwrap(),
-        200
-    );
+    pipeline.notify(&app, &[&account.account_id]).await;
     let all = notifications(&pipeline, 1).await;
     assert_eq!(events(&all[0]), [triple("CREATED", "files", &file["id"])]);
     let calls = dropbox.calls();
@@ -290,14 +258,7 @@ async fn one_account_in_two_instances_gives_events_to_both() {
     let (status, second) = pipeline.create_instance(&body).await;
     assert_eq!(status, 200);
     dropbox.upload(&account.account_id, "/shared.txt");
-    dropbox.set_webhook_url(&app.client_id, &pipeline.webhook_url("dropbox"));
-    assert_eq!(
-        dropbox
-            .notify(&app.client_id, &[&account.account_id])
-            .await
-            .unwrap(),
-        200
-    );
+    pipeline.notify(&app, &[&account.account_id]).await;
     let mut instances: Vec<u64> = notifications(&pipeline, 2)
         .await
         .iter()
@@ -363,38 +324,19 @@ async fn an_account_dropbox_keeps_failing_is_put_off_and_retried_later() {
         .await;
     assert_eq!(status, 200);
     let dropbox = &pipeline.dropbox;
-    dropbox.set_webhook_url(&app.client_id, &pipeline.webhook_url("dropbox"));
     // normalize is at work before the faults begin.
     dropbox.upload(&healthy.account_id, "/warm-up.txt");
-    assert_eq!(
-        dropbox
-            .notify(&app.client_id, &[&healthy.account_id])
-            .await
-            .unwrap(),
-        200
-    );
+    pipeline.notify(&app, &[&healthy.account_id]).await;
     notifications(&pipeline, 1).await;
     let failing_file = dropbox.upload(&account.account_id, "/later.txt");
     // Tries at 0, 0.2 and 0.6 s fail; the next would come after the 1 s budget: put off. (The
     // simulator's faults hit whichever call comes next, so there are exactly three.)
     dropbox.fail_next(3, 503, None);
     let started = std::time::Instant::now();
-    assert_eq!(
-        dropbox
-            .notify(&app.client_id, &[&account.account_id])
-            .await
-            .unwrap(),
-        200
-    );
+    pipeline.notify(&app, &[&account.account_id]).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let healthy_file = dropbox.upload(&healthy.account_id, "/now.txt");
-    assert_eq!(
-        dropbox
-            .notify(&app.client_id, &[&healthy.account_id])
-            .await
-            .unwrap(),
-        200
-    );
+    pipeline.notify(&app, &[&healthy.account_id]).await;
 
     notifications(&pipeline, 3).await;
     // When each account's last notification was written, by account.

@@ -2,11 +2,10 @@
 
 use rdkafka::ClientConfig;
 use rdkafka::consumer::StreamConsumer;
-
-use super::context::{STATISTICS_INTERVAL_MS, StageContext};
 use rdkafka::error::KafkaResult;
 use rdkafka::producer::FutureProducer;
 
+use super::context::{STATISTICS_INTERVAL_MS, StageContext};
 use crate::settings::KafkaSettings;
 
 fn base(settings: &KafkaSettings) -> ClientConfig {
@@ -65,40 +64,36 @@ pub fn transactional_producer(
 
 /// A consumer for read-process-write in transactions: offsets are committed only with the
 /// transaction that holds the output (`send_offsets_to_transaction`), never on their own.
-///
-/// With a `member_id` (a stable name of this copy) the membership is static: a copy restarted
-/// after a crash takes its partitions back at once instead of after the session timeout.
 pub fn transactional_consumer(
     settings: &KafkaSettings,
     group: &str,
     member_id: Option<&str>,
     context: StageContext,
 ) -> KafkaResult<StreamConsumer<StageContext>> {
-    let mut config = base(settings);
-    if let Some(member_id) = member_id {
-        config.set("group.instance.id", member_id);
-    }
-    config
-        .set("group.id", group)
-        .set("session.timeout.ms", "10000")
+    group_config(settings, group, member_id)
         .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        .set("isolation.level", "read_committed")
-        .set("partition.assignment.strategy", "cooperative-sticky")
-        .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
         .create_with_context(context)
 }
 
-/// A consumer in `group` that never commits on its own: the stage stores each offset once the
-/// record's output is acknowledged, and librdkafka commits the stored offsets. Reads only
-/// committed transactional records. With a `member_id` (a stable name of this copy) the
-/// membership is static: a restarted copy takes its partitions back at once.
+/// A consumer that never commits on its own: the stage stores each offset once the record's
+/// output is acknowledged, and librdkafka commits the stored offsets every second.
 pub fn consumer(
     settings: &KafkaSettings,
     group: &str,
     member_id: Option<&str>,
     context: StageContext,
 ) -> KafkaResult<StreamConsumer<StageContext>> {
+    group_config(settings, group, member_id)
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "1000")
+        .set("enable.auto.offset.store", "false")
+        .create_with_context(context)
+}
+
+/// What every consumer in a group shares. It reads committed transactional records only. With
+/// a `member_id` (a stable name of this copy) the membership is static: a copy restarted after
+/// a crash takes its partitions back at once instead of after the session timeout.
+fn group_config(settings: &KafkaSettings, group: &str, member_id: Option<&str>) -> ClientConfig {
     let mut config = base(settings);
     if let Some(member_id) = member_id {
         config.set("group.instance.id", member_id);
@@ -106,12 +101,9 @@ pub fn consumer(
     config
         .set("group.id", group)
         .set("session.timeout.ms", "10000")
-        .set("enable.auto.commit", "true")
-        .set("auto.commit.interval.ms", "1000")
-        .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("isolation.level", "read_committed")
         .set("partition.assignment.strategy", "cooperative-sticky")
-        .set("statistics.interval.ms", STATISTICS_INTERVAL_MS)
-        .create_with_context(context)
+        .set("statistics.interval.ms", STATISTICS_INTERVAL_MS);
+    config
 }
