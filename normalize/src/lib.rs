@@ -12,6 +12,7 @@ mod settings;
 mod state;
 mod transact;
 mod work;
+mod write;
 
 use std::net::SocketAddr;
 

@@ -9,23 +9,22 @@ use std::time::Duration;
 
 use pipeline::StageError;
 use pipeline::instances::InstanceCatalog;
-use pipeline::kafka::{
-    AtEnd, Partitions, RECEIVED_AT_HEADER, StageContext, Topics, next_message, read_compacted,
-};
+use pipeline::kafka::{AtEnd, Partitions, StageContext, Topics, next_message, read_compacted};
 use pipeline::ops::Readiness;
 use pipeline::settings::KafkaSettings;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Header, Headers, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::message::Headers;
+use rdkafka::producer::{FutureProducer, Producer};
+use rdkafka::{Message, Offset};
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
 use crate::resolve::Resolver;
-use crate::retry::{ATTEMPT_HEADER, not_before_header};
+use crate::retry::ATTEMPT_HEADER;
 use crate::state::{self, AccountState, StateStore};
 use crate::work::{Input, Outputs, Planner};
+use crate::write;
 use crate::{CONSUMER, Settings};
 
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -194,80 +193,7 @@ impl Normalizer {
 
     async fn commit(&self, batch: &[Input], outputs: &Outputs) -> Result<(), KafkaError> {
         self.producer.begin_transaction()?;
-        let mut sends = Vec::new();
-        for (instance_id, notification, received_at_ms) in &outputs.events {
-            let payload = serde_json::to_vec(notification).expect("a notification serializes");
-            let (key, received_at) = (instance_id.to_string(), received_at_ms.to_string());
-            let headers = OwnedHeaders::new().insert(Header {
-                key: RECEIVED_AT_HEADER,
-                value: Some(&received_at),
-            });
-            let record = FutureRecord::to(&self.topics.events)
-                .key(&key)
-                .payload(&payload)
-                .headers(headers);
-            sends.push(
-                self.producer
-                    .send_result(record)
-                    .map_err(|(error, _)| error)?,
-            );
-        }
-        for (partition, key, state) in &outputs.state {
-            let payload = serde_json::to_vec(state).expect("state serializes");
-            // Same partition number as the raw records it follows: restored with them.
-            let record = FutureRecord::to(&self.topics.normalize_state)
-                .partition(*partition)
-                .key(key)
-                .payload(&payload);
-            sends.push(
-                self.producer
-                    .send_result(record)
-                    .map_err(|(error, _)| error)?,
-            );
-        }
-        for (key, payload, attempt) in &outputs.retries {
-            let attempt_text = attempt.to_string();
-            let not_before = not_before_header(*attempt);
-            let headers = OwnedHeaders::new()
-                .insert(Header {
-                    key: ATTEMPT_HEADER,
-                    value: Some(&attempt_text),
-                })
-                .insert(Header {
-                    key: crate::retry::NOT_BEFORE_HEADER,
-                    value: Some(&not_before),
-                });
-            let record = FutureRecord::to(&self.topics.normalize_retry)
-                .key(key)
-                .payload(payload)
-                .headers(headers);
-            sends.push(
-                self.producer
-                    .send_result(record)
-                    .map_err(|(error, _)| error)?,
-            );
-        }
-        for (key, payload) in &outputs.fan_out {
-            let record = FutureRecord::to(&self.topics.webhooks_raw)
-                .key(key)
-                .payload(payload);
-            sends.push(
-                self.producer
-                    .send_result(record)
-                    .map_err(|(error, _)| error)?,
-            );
-        }
-        for (key, value) in &outputs.dead_letters {
-            let payload = serde_json::to_vec(value).expect("JSON serializes");
-            let record = FutureRecord::to(&self.topics.webhooks_dlq)
-                .key(key)
-                .payload(&payload);
-            sends.push(
-                self.producer
-                    .send_result(record)
-                    .map_err(|(error, _)| error)?,
-            );
-        }
+        let sends = write::enqueue(&self.producer, &self.topics, outputs)?;
         for send in sends {
             match send.await {
                 Ok(Ok(_)) => {}
@@ -275,7 +201,7 @@ impl Normalizer {
                 Err(_) => return Err(KafkaError::Canceled),
             }
         }
-        let offsets = next_offsets(&self.topics.webhooks_raw, batch)?;
+        let offsets = write::next_offsets(&self.topics.webhooks_raw, batch)?;
         let metadata = self
             .consumer
             .group_metadata()
@@ -413,17 +339,4 @@ fn partitions_of(batch: &[Input]) -> Vec<i32> {
     partitions.sort_unstable();
     partitions.dedup();
     partitions
-}
-
-/// The offsets to commit: one past the last record of each partition in the batch.
-fn next_offsets(topic: &str, batch: &[Input]) -> Result<TopicPartitionList, KafkaError> {
-    let mut last: BTreeMap<i32, i64> = BTreeMap::new();
-    for input in batch {
-        last.insert(input.partition, input.offset);
-    }
-    let mut offsets = TopicPartitionList::new();
-    for (partition, offset) in last {
-        offsets.add_partition_offset(topic, partition, Offset::Offset(offset + 1))?;
-    }
-    Ok(offsets)
 }
