@@ -1,9 +1,10 @@
 //! `bench`: measures a stage and its baseline in one run and reports the ratio.
 //!
-//! `cargo run --release -p bench -- ingest|normalize|deliver` needs Kafka on `KAFKA_BROKERS`
+//! `cargo run --release -p bench -- ingest|normalize|deliver|end-to-end` needs Kafka on `KAFKA_BROKERS`
 //! (`scripts/kafka.sh start`).
 
 mod deliver;
+mod end_to_end;
 mod fixture;
 mod ingest;
 mod load;
@@ -33,6 +34,9 @@ enum Command {
     /// Callbacks delivered per second against a plain reqwest loop to the same receiver at the
     /// same concurrency.
     Deliver(deliver::DeliverBench),
+    /// The whole pipeline at a steady webhook rate, stages as processes: webhook-to-callback
+    /// latency and each stage's peak memory. Needs `cargo build --release --bins` first.
+    EndToEnd(end_to_end::EndToEndBench),
 }
 
 #[tokio::main]
@@ -44,5 +48,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Ingest(settings) => ingest::run(settings).await,
         Command::Normalize(bench) => normalize::run(bench).await,
         Command::Deliver(bench) => deliver::run(bench).await,
+        Command::EndToEnd(bench) => end_to_end::run(bench).await,
     }
 }
