@@ -25,7 +25,7 @@ pub struct Settings {
     #[arg(long, env = "NORMALIZE_BATCH_SIZE", default_value_t = 2000)]
     pub batch_size: usize,
     /// How long a batch waits for more records after its first.
-    #[arg(long, env = "NORMALIZE_BATCH_LINGER", value_parser = parse_duration, default_value = "10ms")]
+    #[arg(long, env = "NORMALIZE_BATCH_LINGER", value_parser = parse_duration, default_value = "2ms")]
     pub batch_linger: Duration,
     /// Accounts resolved with Dropbox at once.
     #[arg(long, env = "NORMALIZE_CONCURRENCY", default_value_t = 16)]
