@@ -16,7 +16,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use pipeline::StageError;
-use pipeline::crypto::Sealer;
+use pipeline::crypto::{Sealer, Secret};
 use pipeline::element::dropbox::api::DropboxApi;
 use pipeline::instances::InstanceCatalog;
 use pipeline::kafka::{StageContext, Topics};
@@ -39,7 +39,7 @@ struct AppState {
     sealer: Sealer,
     dropbox: DropboxApi,
     metrics: Metrics,
-    admin_token: Arc<str>,
+    admin_token: Secret,
     produce_timeout: Duration,
     max_body_bytes: usize,
     read_timeout: Duration,
@@ -68,7 +68,7 @@ impl Ingest {
             sealer: Sealer::new(&base.settings.secrets.secrets_key),
             dropbox: settings.dropbox.client(metrics.dropbox_calls.clone())?,
             metrics,
-            admin_token: settings.admin_token.as_str().into(),
+            admin_token: settings.admin_token,
             produce_timeout: settings.produce_timeout,
             max_body_bytes: settings.max_body_bytes,
             read_timeout: settings.read_timeout,

@@ -4,7 +4,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
+use pipeline::crypto::Secret;
 use pipeline::settings::{DropboxSettings, StageSettings, parse_duration};
+
+/// Keeps the token out of `Debug` output from the moment it is read.
+fn parse_secret(text: &str) -> Result<Secret, String> {
+    Ok(Secret::new(text))
+}
 
 /// Receives Dropbox webhooks into Kafka and serves the operator's /instances API.
 #[derive(Debug, Clone, Parser)]
@@ -17,8 +23,8 @@ pub struct Settings {
     #[arg(long, env = "METRICS_LISTEN", default_value = "0.0.0.0:9101")]
     pub metrics_listen: SocketAddr,
     /// Bearer token the /instances API requires.
-    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: String,
+    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true, value_parser = parse_secret)]
+    pub admin_token: Secret,
     /// Largest webhook body accepted, in bytes; larger ones get 413.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -41,8 +41,13 @@ async fn admin_only(State(state): State<AppState>, request: Request, next: Next)
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
-    let allowed = presented
-        .is_some_and(|token| bool::from(token.as_bytes().ct_eq(state.admin_token.as_bytes())));
+    let allowed = presented.is_some_and(|token| {
+        bool::from(
+            token
+                .as_bytes()
+                .ct_eq(state.admin_token.expose().as_bytes()),
+        )
+    });
     let response = if allowed {
         next.run(request).await
     } else {
