@@ -62,7 +62,8 @@ pub async fn run(bench: NormalizeBench) -> anyhow::Result<()> {
 
     let copy_topic = format!("{prefix}copy");
     create_topic(&copy_topic, kafka.topic_partitions).await?;
-    let copy = copy_records(&topics.webhooks_raw, &copy_topic, bench.records).await?;
+    let (copy, copy_steady) =
+        copy_records(&topics.webhooks_raw, &copy_topic, bench.records).await?;
 
     let started = Instant::now();
     let settings = normalize::Settings::try_parse_from(
@@ -73,7 +74,7 @@ pub async fn run(bench: NormalizeBench) -> anyhow::Result<()> {
     )?;
     let normalize = normalize::Normalize::build(settings).await?;
     let running = tokio::spawn(normalize.run(shutdown.clone()));
-    wait_committed(&format!("{prefix}normalize"), &topics.webhooks_raw).await?;
+    let steady = wait_committed(&format!("{prefix}normalize"), &topics.webhooks_raw).await?;
     let normalized = started.elapsed();
     shutdown.cancel();
     running.await??;
@@ -83,19 +84,17 @@ pub async fn run(bench: NormalizeBench) -> anyhow::Result<()> {
         "{} raw records over {} accounts, broker on this machine, one process:",
         bench.records, bench.accounts
     );
+    let line = |name: &str, steady: f64, total: Duration| {
+        let (overall, seconds) = (per_second(total), total.as_secs_f64());
+        println!(
+            "{name:<10} {steady:>9.0} records/s steady ({overall:.0}/s and {seconds:.2} s counting start-up)"
+        );
+    };
+    line("copy", copy_steady, copy);
+    line("normalize", steady, normalized);
     println!(
-        "copy       {:>9.0} records/s ({:.2} s)",
-        per_second(copy),
-        copy.as_secs_f64()
-    );
-    println!(
-        "normalize  {:>9.0} records/s ({:.2} s)",
-        per_second(normalized),
-        normalized.as_secs_f64()
-    );
-    println!(
-        "ratio      {:.2} (normalize / plain consume-produce copy)",
-        per_second(normalized) / per_second(copy)
+        "ratio      {:.2} (normalize / plain consume-produce copy, steady)",
+        steady / copy_steady
     );
     Ok(())
 }
@@ -133,7 +132,8 @@ async fn produce_raw(topic: &str, accounts: &[String], count: usize) -> anyhow::
 }
 
 /// The baseline: consume every record and produce it to another topic, acknowledged.
-async fn copy_records(from: &str, to: &str, count: usize) -> anyhow::Result<Duration> {
+/// The copy's time from start, and its records per second from its first record on.
+async fn copy_records(from: &str, to: &str, count: usize) -> anyhow::Result<(Duration, f64)> {
     let started = Instant::now();
     let consumer: StreamConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", brokers())
@@ -147,8 +147,10 @@ async fn copy_records(from: &str, to: &str, count: usize) -> anyhow::Result<Dura
         .set("linger.ms", "2")
         .create()?;
     let mut sends = Vec::new();
+    let mut first = None;
     for _ in 0..count {
         let message = consumer.recv().await?;
+        first.get_or_insert_with(Instant::now);
         let mut record = FutureRecord::<[u8], [u8]>::to(to);
         if let Some(key) = message.key() {
             record = record.key(key);
@@ -159,11 +161,17 @@ async fn copy_records(from: &str, to: &str, count: usize) -> anyhow::Result<Dura
         sends.push(producer.send_result(record).map_err(|(error, _)| error)?);
     }
     try_join_all(sends).await?;
-    Ok(started.elapsed())
+    let first = first.unwrap_or(started);
+    Ok((
+        started.elapsed(),
+        (count - 1) as f64 / first.elapsed().as_secs_f64().max(1e-3),
+    ))
 }
 
 /// Resolves once `group` has committed the end of every partition of `topic`.
-async fn wait_committed(group: &str, topic: &str) -> anyhow::Result<()> {
+/// Resolves once `group` has committed the end of every partition of `topic`; the records per
+/// second from its first commit on (start-up not counted).
+async fn wait_committed(group: &str, topic: &str) -> anyhow::Result<f64> {
     let consumer: StreamConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", brokers())
         .set("group.id", group)
@@ -186,16 +194,28 @@ async fn wait_committed(group: &str, topic: &str) -> anyhow::Result<()> {
     for partition in &partitions {
         list.add_partition(topic, *partition);
     }
+    let mut first: Option<(Instant, i64)> = None;
     loop {
         let committed = consumer.committed_offsets(list.clone(), Duration::from_secs(10))?;
-        let done = partitions.iter().zip(&ends).all(|(partition, end)| {
-            matches!(committed.find_partition(topic, *partition).map(|p| p.offset()), Some(Offset::Offset(o)) if o >= *end)
-                || *end == 0
-        });
-        if done {
-            return Ok(());
+        let offsets: Vec<i64> = partitions
+            .iter()
+            .map(
+                |p| match committed.find_partition(topic, *p).map(|p| p.offset()) {
+                    Some(Offset::Offset(o)) => o,
+                    _ => 0,
+                },
+            )
+            .collect();
+        let total: i64 = offsets.iter().sum();
+        if first.is_none() && total > 0 {
+            first = Some((Instant::now(), total));
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        if offsets.iter().zip(&ends).all(|(o, end)| o >= end) {
+            let (at, done_then) = first.unwrap_or((Instant::now(), 0));
+            let records = (ends.iter().sum::<i64>() - done_then) as f64;
+            return Ok(records / at.elapsed().as_secs_f64().max(1e-3));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

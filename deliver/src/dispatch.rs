@@ -46,7 +46,7 @@ pub struct Shared {
     pub per_endpoint: usize,
     /// How long an event may wait for its endpoint's limit before it counts as a failed try.
     pub endpoint_wait: Duration,
-    endpoints: Mutex<HashMap<String, Arc<Semaphore>>>,
+    endpoints: Mutex<Endpoints>,
 }
 
 impl Shared {
@@ -74,23 +74,36 @@ impl Shared {
         }
     }
 
+    /// The concurrency limit of the endpoint (scheme, host, port) `instance_id` calls back.
     fn endpoint_limit(&self, instance_id: u64) -> Arc<Semaphore> {
-        let endpoint = self
-            .catalog
-            .get(instance_id)
-            .and_then(|instance| {
-                instance
-                    .callback_url()
-                    .and_then(|url| url::Url::parse(url).ok())
-            })
-            .map(|url| url.origin().ascii_serialization())
+        let instance = self.catalog.get(instance_id);
+        let url = instance
+            .as_ref()
+            .and_then(|i| i.callback_url())
             .unwrap_or_default();
         let mut endpoints = self.endpoints.lock().unwrap_or_else(|p| p.into_inner());
-        endpoints
-            .entry(endpoint)
+        if let Some(limit) = endpoints.by_url.get(url) {
+            return limit.clone();
+        }
+        // First time this URL is seen: find its endpoint, shared with other URLs on it.
+        let origin = url::Url::parse(url)
+            .map(|url| url.origin().ascii_serialization())
+            .unwrap_or_default();
+        let limit = endpoints
+            .by_origin
+            .entry(origin)
             .or_insert_with(|| Arc::new(Semaphore::new(self.per_endpoint)))
-            .clone()
+            .clone();
+        endpoints.by_url.insert(url.to_owned(), limit.clone());
+        limit
     }
+}
+
+/// Per-endpoint limits, found by callback URL without parsing it each time.
+#[derive(Default)]
+struct Endpoints {
+    by_url: HashMap<String, Arc<Semaphore>>,
+    by_origin: HashMap<String, Arc<Semaphore>>,
 }
 
 /// Where a loop reads from.
