@@ -10,13 +10,14 @@ use axum::routing::post;
 use clap::{Args, Parser};
 use futures::future::try_join_all;
 use pipeline::kafka::{Topics, ensure_topics};
-use pipeline::settings::KafkaSettings;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use sim::{AppKind, DropboxSim};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::fixture::{brokers, common_args, connect_instance, prefix, spawn_ingest};
+use crate::fixture::{
+    brokers, common_args, connect_instance, kafka_settings, prefix, spawn_ingest,
+};
 
 #[derive(Debug, Clone, Args)]
 pub struct DeliverBench {
@@ -36,12 +37,7 @@ pub async fn run(bench: DeliverBench) -> anyhow::Result<()> {
     received.store(0, Ordering::SeqCst);
 
     let prefix = prefix();
-    let kafka = KafkaSettings {
-        brokers: brokers(),
-        topic_prefix: prefix.clone(),
-        topic_partitions: 6,
-        topic_replication: 1,
-    };
+    let kafka = kafka_settings(&prefix);
     let topics = Topics::new(&prefix);
     ensure_topics(&kafka, &topics).await?;
     let dropbox = DropboxSim::new();
@@ -83,6 +79,7 @@ pub async fn run(bench: DeliverBench) -> anyhow::Result<()> {
     running.await??;
 
     let per_second = |elapsed: Duration| bench.events as f64 / elapsed.as_secs_f64();
+    crate::fixture::clean_up(&prefix).await?;
     println!(
         "{} notifications at concurrency {}, one process:",
         bench.events, bench.concurrency

@@ -144,6 +144,7 @@ pub async fn run(bench: EndToEndBench) -> anyhow::Result<()> {
             .copied()
             .unwrap_or_default()
     };
+    crate::fixture::clean_up(&prefix).await?;
     println!(
         "{} webhooks/s for {} s over {} accounts; stages as release processes:",
         bench.rate, bench.seconds, bench.accounts

@@ -17,6 +17,23 @@ pub fn prefix() -> String {
     format!("bench{}.", uuid::Uuid::new_v4().simple())
 }
 
+/// The Kafka settings of a benchmark's own topics.
+pub fn kafka_settings(prefix: &str) -> pipeline::settings::KafkaSettings {
+    pipeline::settings::KafkaSettings {
+        brokers: brokers(),
+        topic_prefix: prefix.to_owned(),
+        topic_partitions: 6,
+        topic_replication: 1,
+        compression: "lz4".into(),
+    }
+}
+
+/// Deletes the benchmark's topics, so runs do not pile up on a development broker.
+pub async fn clean_up(prefix: &str) -> anyhow::Result<()> {
+    pipeline::kafka::delete_prefixed_topics(&kafka_settings(prefix)).await?;
+    Ok(())
+}
+
 /// Flags every stage takes in a benchmark.
 pub fn common_args(name: &str, prefix: &str) -> Vec<String> {
     vec![

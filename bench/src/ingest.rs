@@ -33,7 +33,8 @@ pub async fn run(settings: LoadSettings) -> anyhow::Result<()> {
     let baseline = load::run(&baseline_url, &body, &headers, &settings).await;
 
     let shutdown = CancellationToken::new();
-    let ingest_url = spawn_ingest(&dropbox_url, &crate::fixture::prefix(), &shutdown).await?;
+    let prefix = crate::fixture::prefix();
+    let ingest_url = spawn_ingest(&dropbox_url, &prefix, &shutdown).await?;
     connect_instance(
         &ingest_url,
         &dropbox,
@@ -51,6 +52,7 @@ pub async fn run(settings: LoadSettings) -> anyhow::Result<()> {
     .await;
     shutdown.cancel();
 
+    crate::fixture::clean_up(&prefix).await?;
     println!(
         "{} s at concurrency {}, one process, broker on this machine:",
         settings.seconds, settings.concurrency

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser};
 use futures::future::try_join_all;
 use pipeline::kafka::{Topics, ensure_topics};
-use pipeline::settings::KafkaSettings;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -16,7 +15,9 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 use sim::{AppKind, DropboxSim};
 use tokio_util::sync::CancellationToken;
 
-use crate::fixture::{brokers, common_args, connect_instance, prefix, spawn_ingest};
+use crate::fixture::{
+    brokers, common_args, connect_instance, kafka_settings, prefix, spawn_ingest,
+};
 
 #[derive(Debug, Clone, Args)]
 pub struct NormalizeBench {
@@ -30,12 +31,7 @@ pub struct NormalizeBench {
 
 pub async fn run(bench: NormalizeBench) -> anyhow::Result<()> {
     let prefix = prefix();
-    let kafka = KafkaSettings {
-        brokers: brokers(),
-        topic_prefix: prefix.clone(),
-        topic_partitions: 6,
-        topic_replication: 1,
-    };
+    let kafka = kafka_settings(&prefix);
     let topics = Topics::new(&prefix);
     ensure_topics(&kafka, &topics).await?;
 
@@ -80,6 +76,7 @@ pub async fn run(bench: NormalizeBench) -> anyhow::Result<()> {
     running.await??;
 
     let per_second = |elapsed: Duration| bench.records as f64 / elapsed.as_secs_f64();
+    crate::fixture::clean_up(&prefix).await?;
     println!(
         "{} raw records over {} accounts, broker on this machine, one process:",
         bench.records, bench.accounts

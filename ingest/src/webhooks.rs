@@ -149,20 +149,16 @@ async fn accept(
     };
     let unknown = accounts
         .iter()
-        .filter(|account| {
-            state
-                .catalog
-                .for_account(element, &account.account)
-                .is_empty()
-        })
+        .filter(|account| !state.catalog.has_account(element, &account.account))
         .count();
     state.metrics.unknown_accounts.inc_by(unknown as u64);
 
     let received_at_ms = now_ms();
+    let received_at = schemas::timestamp::format(time::OffsetDateTime::now_utc());
     let envelope = |account: &AccountRef| RawEnvelope {
         ingest_id: ingest_id.to_owned(),
         element_key: element.as_str().to_owned(),
-        received_at: schemas::timestamp::format(time::OffsetDateTime::now_utc()),
+        received_at: received_at.clone(),
         received_at_ms,
         account: account.account.clone(),
         team: account.team.clone(),

@@ -26,6 +26,13 @@ pub struct KafkaSettings {
     /// Replication factor of the topics this project creates.
     #[arg(long, env = "TOPIC_REPLICATION", default_value_t = 1)]
     pub topic_replication: i32,
+    /// Compression of produced batches: none, gzip, snappy, lz4 or zstd.
+    #[arg(
+        long = "kafka-compression",
+        env = "KAFKA_COMPRESSION",
+        default_value = "lz4"
+    )]
+    pub compression: String,
 }
 
 /// The key that seals secrets in the `instances` topic.

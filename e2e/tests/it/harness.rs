@@ -10,8 +10,6 @@ use clap::Parser;
 use pipeline::StageError;
 use pipeline::kafka::Topics;
 use rdkafka::Message;
-use rdkafka::admin::{AdminClient, AdminOptions};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::OwnedMessage;
 use serde_json::Value;
@@ -312,23 +310,14 @@ impl Pipeline {
                 .unwrap()
                 .unwrap();
         }
-        let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new()
-            .set("bootstrap.servers", brokers())
-            .create()
-            .unwrap();
-        let topics = &self.topics;
-        let names = [
-            &topics.webhooks_raw,
-            &topics.webhooks_dlq,
-            &topics.instances,
-            &topics.events,
-            &topics.events_dlq,
-            &topics.normalize_state,
-            &topics.normalize_retry,
-        ];
-        let names: Vec<&str> = names.iter().map(|name| name.as_str()).collect();
-        admin
-            .delete_topics(&names, &AdminOptions::new())
+        let kafka = pipeline::settings::KafkaSettings {
+            brokers: brokers(),
+            topic_prefix: self.topics.prefix().to_owned(),
+            topic_partitions: 2,
+            topic_replication: 1,
+            compression: "lz4".into(),
+        };
+        pipeline::kafka::delete_prefixed_topics(&kafka)
             .await
             .unwrap();
     }

@@ -70,6 +70,16 @@ impl InstanceCatalog {
             .collect()
     }
 
+    /// Whether any instance of `element` is connected to the vendor `account`.
+    pub fn has_account(&self, element: ElementKey, account: &str) -> bool {
+        let state = self.read();
+        state.by_account.get(account).is_some_and(|ids| {
+            ids.iter()
+                .filter_map(|id| state.by_id.get(id))
+                .any(|instance| instance.element == element)
+        })
+    }
+
     /// Runs `check` over the distinct app secrets of `element`'s instances, under a read lock.
     pub fn with_app_secrets<R>(
         &self,

@@ -39,7 +39,7 @@ fn producer_config(settings: &KafkaSettings, delivery_timeout_ms: u64) -> Client
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "2")
-        .set("compression.type", "lz4")
+        .set("compression.type", &settings.compression)
         .set("message.timeout.ms", delivery_timeout_ms.to_string());
     config
 }
@@ -58,7 +58,7 @@ pub fn transactional_producer(
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "2")
-        .set("compression.type", "lz4")
+        .set("compression.type", &settings.compression)
         .create()
 }
 

@@ -10,7 +10,7 @@ pub use config::{
     consumer, producer, producer_with_context, transactional_consumer, transactional_producer,
 };
 pub use context::{KAFKA_READINESS, StageContext};
-pub use topics::{Topics, ensure_retry_topics, ensure_topics};
+pub use topics::{Topics, delete_prefixed_topics, ensure_retry_topics, ensure_topics};
 
 /// A Kafka header value as UTF-8, if present.
 pub fn header_str<'a>(message: &'a impl rdkafka::Message, name: &str) -> Option<&'a str> {

@@ -39,6 +39,11 @@ impl Topics {
         }
     }
 
+    /// The prefix every topic name starts with.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// Retry tier `tier` (1-based) of deliver: events waiting for their `tier`-th retry.
     pub fn delivery_retry(&self, tier: usize) -> String {
         format!("{}events.retry.{tier}", self.prefix)
@@ -79,6 +84,28 @@ pub async fn ensure_retry_topics(
         .map(|name| (name.as_str(), delete_after(7)))
         .collect();
     create(settings, specs).await
+}
+
+/// Deletes every topic named with this deployment's prefix (tests and benchmarks clean up so).
+pub async fn delete_prefixed_topics(settings: &KafkaSettings) -> Result<(), KafkaError> {
+    let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &settings.brokers)
+        .create()?;
+    let metadata = admin
+        .inner()
+        .fetch_metadata(None, Duration::from_secs(10))?;
+    let names: Vec<&str> = metadata
+        .topics()
+        .iter()
+        .map(|topic| topic.name())
+        .filter(|name| {
+            !settings.topic_prefix.is_empty() && name.starts_with(&settings.topic_prefix)
+        })
+        .collect();
+    if !names.is_empty() {
+        admin.delete_topics(&names, &AdminOptions::new()).await?;
+    }
+    Ok(())
 }
 
 /// Creates every topic that does not exist yet; existing topics are left unchanged.
