@@ -9,15 +9,10 @@ use axum::Router;
 use axum::routing::post;
 use clap::{Args, Parser};
 use futures::future::try_join_all;
-use pipeline::kafka::{Topics, ensure_topics};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use sim::{AppKind, DropboxSim};
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
-use crate::fixture::{
-    brokers, common_args, connect_instance, kafka_settings, prefix, spawn_ingest,
-};
+use crate::fixture::{Stack, brokers, common_args};
 
 #[derive(Debug, Clone, Args)]
 pub struct DeliverBench {
@@ -36,35 +31,20 @@ pub async fn run(bench: DeliverBench) -> anyhow::Result<()> {
     let baseline = plain_loop(&receiver_url, &body, bench.events, bench.concurrency).await?;
     received.store(0, Ordering::SeqCst);
 
-    let prefix = prefix();
-    let kafka = kafka_settings(&prefix);
-    let topics = Topics::new(&prefix);
-    ensure_topics(&kafka, &topics).await?;
-    let dropbox = DropboxSim::new();
-    let dropbox_url = format!("http://{}", dropbox.spawn().await?);
-    let shutdown = CancellationToken::new();
-    let ingest_url = spawn_ingest(&dropbox_url, &prefix, &shutdown).await?;
-    let app = dropbox.create_app(AppKind::User, None);
-    let account = dropbox.create_account();
-    let instance = connect_instance(
-        &ingest_url,
-        &dropbox,
-        &app,
-        &account.account_id,
-        &receiver_url,
-    )
-    .await?;
-    publish(&topics.events, instance, bench.events).await?;
+    let stack = Stack::start().await?;
+    let (_, instance) = stack.connect(&receiver_url).await?;
+    publish(&stack.topics.events, instance, bench.events).await?;
 
     let started = Instant::now();
-    let settings =
-        deliver::Settings::try_parse_from(common_args("deliver", &prefix).into_iter().chain([
-            format!("--group={prefix}deliver"),
+    let settings = deliver::Settings::try_parse_from(
+        common_args("deliver", &stack.prefix).into_iter().chain([
+            format!("--group={}deliver", stack.prefix),
             "--allow-private-callbacks=true".into(),
             format!("--endpoint-concurrency={}", bench.concurrency),
-        ]))?;
+        ]),
+    )?;
     let deliver = deliver::Deliver::build(settings).await?;
-    let running = tokio::spawn(deliver.run(shutdown.clone()));
+    let running = tokio::spawn(deliver.run(stack.shutdown.clone()));
     // Steady state: from the first callback, not counting start-up (the group join).
     while received.load(Ordering::SeqCst) == 0 {
         tokio::time::sleep(Duration::from_millis(1)).await;
@@ -75,11 +55,11 @@ pub async fn run(bench: DeliverBench) -> anyhow::Result<()> {
     }
     let delivered = started.elapsed();
     let steady = (bench.events - first_count) as f64 / first_at.elapsed().as_secs_f64();
-    shutdown.cancel();
+    stack.shutdown.cancel();
     running.await??;
 
     let per_second = |elapsed: Duration| bench.events as f64 / elapsed.as_secs_f64();
-    crate::fixture::clean_up(&prefix).await?;
+    stack.finish().await?;
     println!(
         "{} notifications at concurrency {}, one process:",
         bench.events, bench.concurrency

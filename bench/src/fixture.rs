@@ -45,6 +45,63 @@ pub fn common_args(name: &str, prefix: &str) -> Vec<String> {
     ]
 }
 
+/// What most benchmarks start with: their own topics, the Dropbox simulator, ingest in this
+/// process, and one user app.
+pub struct Stack {
+    pub prefix: String,
+    pub kafka: pipeline::settings::KafkaSettings,
+    pub topics: pipeline::kafka::Topics,
+    pub dropbox: DropboxSim,
+    pub dropbox_url: String,
+    pub ingest_url: String,
+    pub app: sim::App,
+    pub shutdown: CancellationToken,
+}
+
+impl Stack {
+    pub async fn start() -> anyhow::Result<Self> {
+        let prefix = prefix();
+        let kafka = kafka_settings(&prefix);
+        let topics = pipeline::kafka::Topics::new(&prefix);
+        pipeline::kafka::ensure_topics(&kafka, &topics).await?;
+        let dropbox = DropboxSim::new();
+        let dropbox_url = format!("http://{}", dropbox.spawn().await?);
+        let shutdown = CancellationToken::new();
+        let ingest_url = spawn_ingest(&dropbox_url, &prefix, &shutdown).await?;
+        let app = dropbox.create_app(sim::AppKind::User, None);
+        Ok(Self {
+            prefix,
+            kafka,
+            topics,
+            dropbox,
+            dropbox_url,
+            ingest_url,
+            app,
+            shutdown,
+        })
+    }
+
+    /// Connects a new account of the app with an instance calling `callback_url`.
+    pub async fn connect(&self, callback_url: &str) -> anyhow::Result<(String, u64)> {
+        let account = self.dropbox.create_account().account_id;
+        let instance = connect_instance(
+            &self.ingest_url,
+            &self.dropbox,
+            &self.app,
+            &account,
+            callback_url,
+        )
+        .await?;
+        Ok((account, instance))
+    }
+
+    /// Stops ingest and deletes the benchmark's topics.
+    pub async fn finish(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        clean_up(&self.prefix).await
+    }
+}
+
 /// Starts ingest in this process; returns its URL once it is ready.
 pub async fn spawn_ingest(
     dropbox_url: &str,

@@ -6,18 +6,13 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser};
 use futures::future::try_join_all;
-use pipeline::kafka::{Topics, ensure_topics};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Message, Offset, TopicPartitionList};
-use sim::{AppKind, DropboxSim};
-use tokio_util::sync::CancellationToken;
 
-use crate::fixture::{
-    brokers, common_args, connect_instance, kafka_settings, prefix, spawn_ingest,
-};
+use crate::fixture::{Stack, brokers, common_args};
 
 #[derive(Debug, Clone, Args)]
 pub struct NormalizeBench {
@@ -30,53 +25,37 @@ pub struct NormalizeBench {
 }
 
 pub async fn run(bench: NormalizeBench) -> anyhow::Result<()> {
-    let prefix = prefix();
-    let kafka = kafka_settings(&prefix);
-    let topics = Topics::new(&prefix);
-    ensure_topics(&kafka, &topics).await?;
-
-    let dropbox = DropboxSim::new();
-    let dropbox_url = format!("http://{}", dropbox.spawn().await?);
-    let shutdown = CancellationToken::new();
-    let ingest_url = spawn_ingest(&dropbox_url, &prefix, &shutdown).await?;
-    let app = dropbox.create_app(AppKind::User, None);
+    let stack = Stack::start().await?;
     let mut accounts = Vec::new();
     for _ in 0..bench.accounts {
-        let account = dropbox.create_account();
-        connect_instance(
-            &ingest_url,
-            &dropbox,
-            &app,
-            &account.account_id,
-            "https://example.com/hook",
-        )
-        .await?;
-        dropbox.upload(&account.account_id, "/waiting.txt");
-        accounts.push(account.account_id);
+        let (account, _) = stack.connect("https://example.com/hook").await?;
+        stack.dropbox.upload(&account, "/waiting.txt");
+        accounts.push(account);
     }
+    let (prefix, topics, dropbox_url) = (&stack.prefix, &stack.topics, &stack.dropbox_url);
     produce_raw(&topics.webhooks_raw, &accounts, bench.records).await?;
 
     let copy_topic = format!("{prefix}copy");
-    create_topic(&copy_topic, kafka.topic_partitions).await?;
+    create_topic(&copy_topic, stack.kafka.topic_partitions).await?;
     let (copy, copy_steady) =
         copy_records(&topics.webhooks_raw, &copy_topic, bench.records).await?;
 
     let started = Instant::now();
     let settings = normalize::Settings::try_parse_from(
-        common_args("normalize", &prefix).into_iter().chain([
+        common_args("normalize", prefix).into_iter().chain([
             format!("--dropbox-api-url={dropbox_url}"),
             format!("--group={prefix}normalize"),
         ]),
     )?;
     let normalize = normalize::Normalize::build(settings).await?;
-    let running = tokio::spawn(normalize.run(shutdown.clone()));
+    let running = tokio::spawn(normalize.run(stack.shutdown.clone()));
     let steady = wait_committed(&format!("{prefix}normalize"), &topics.webhooks_raw).await?;
     let normalized = started.elapsed();
-    shutdown.cancel();
+    stack.shutdown.cancel();
     running.await??;
 
     let per_second = |elapsed: Duration| bench.records as f64 / elapsed.as_secs_f64();
-    crate::fixture::clean_up(&prefix).await?;
+    stack.finish().await?;
     println!(
         "{} raw records over {} accounts, broker on this machine, one process:",
         bench.records, bench.accounts
