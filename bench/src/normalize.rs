@@ -41,12 +41,11 @@ pub async fn run(bench: NormalizeBench) -> anyhow::Result<()> {
         copy_records(&topics.webhooks_raw, &copy_topic, bench.records).await?;
 
     let started = Instant::now();
-    let settings = normalize::Settings::try_parse_from(
-        common_args("normalize", prefix).into_iter().chain([
+    let settings =
+        normalize::Settings::try_parse_from(common_args("normalize", prefix).into_iter().chain([
             format!("--dropbox-api-url={dropbox_url}"),
             format!("--group={prefix}normalize"),
-        ]),
-    )?;
+        ]))?;
     let normalize = normalize::Normalize::build(settings).await?;
     let running = tokio::spawn(normalize.run(stack.shutdown.clone()));
     let steady = wait_committed(&format!("{prefix}normalize"), &topics.webhooks_raw).await?;

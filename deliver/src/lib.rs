@@ -54,7 +54,8 @@ impl Deliver {
         )
         .await?;
         base.readiness.waiting(CONSUMER, "not consuming yet");
-        let metrics = Metrics::register(&base.registry).expect("metric names are unique and valid");
+        let metrics = Metrics::register(&base.registry, settings.metrics_per_instance)
+            .expect("metric names are unique and valid");
         let client = CallbackClient::new(
             settings.connect_timeout,
             settings.request_timeout,

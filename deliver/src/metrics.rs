@@ -17,6 +17,9 @@ pub struct Metrics {
     pub dlq_writes: IntCounter,
     /// `deliver_consumer_lag{topic, partition}`: events (or retries) not yet consumed.
     pub consumer_lag: IntGaugeVec,
+    /// `deliver_instance_events_total{instance, outcome}`: only when the operator asks for a
+    /// per-instance label (`METRICS_PER_INSTANCE`), as it grows with the number of instances.
+    pub per_instance: Option<IntCounterVec>,
     /// From ingest's receipt of the webhook to the callback's 2xx.
     pub end_to_end_seconds: Histogram,
 }
@@ -31,6 +34,11 @@ impl Metrics {
             Next::Park { .. } => "dead_lettered",
         };
         self.events.with_label_values(&[outcome]).inc();
+        if let Some(per_instance) = &self.per_instance {
+            per_instance
+                .with_label_values(&[event.instance_id.to_string().as_str(), outcome])
+                .inc();
+        }
         if let Some(last) = event.attempts.last() {
             let class = last.status.map_or("error", pipeline::status_class);
             self.attempts.with_label_values(&[class]).inc();
@@ -48,8 +56,23 @@ impl Metrics {
         }
     }
 
-    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+    pub fn register(registry: &Registry, per_instance: bool) -> prometheus::Result<Self> {
+        let per_instance = per_instance
+            .then(|| {
+                IntCounterVec::new(
+                    Opts::new(
+                        "deliver_instance_events_total",
+                        "Tries by instance and outcome.",
+                    ),
+                    &["instance", "outcome"],
+                )
+            })
+            .transpose()?;
+        if let Some(counter) = &per_instance {
+            registry.register(Box::new(counter.clone()))?;
+        }
         let metrics = Self {
+            per_instance,
             events: IntCounterVec::new(
                 Opts::new(
                     "deliver_events_total",
@@ -95,5 +118,43 @@ impl Metrics {
         registry.register(Box::new(metrics.end_to_end_seconds.clone()))?;
         registry.register(Box::new(metrics.consumer_lag.clone()))?;
         Ok(metrics)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    fn delivered(metrics: &Metrics) {
+        let event = Event {
+            instance_id: 42,
+            body: Bytes::new(),
+            event_id: "e".into(),
+            received_at_ms: None,
+            retries: 0,
+            attempts: vec![],
+        };
+        metrics.record(&event, &Next::Delivered { status: 200 });
+    }
+
+    fn families(registry: &Registry) -> Vec<String> {
+        registry.gather().iter().map(|f| f.name().to_owned()).collect()
+    }
+
+    #[test]
+    fn the_instance_label_exists_only_when_asked_for() {
+        let registry = Registry::new();
+        let metrics = Metrics::register(&registry, false).unwrap();
+        delivered(&metrics);
+        assert!(!families(&registry).contains(&"deliver_instance_events_total".to_owned()));
+
+        let registry = Registry::new();
+        let metrics = Metrics::register(&registry, true).unwrap();
+        delivered(&metrics);
+        let per_instance = metrics.per_instance.as_ref().unwrap();
+        assert_eq!(per_instance.with_label_values(&["42", "delivered"]).get(), 1);
+        assert!(families(&registry).contains(&"deliver_instance_events_total".to_owned()));
     }
 }

@@ -46,6 +46,10 @@ pub struct Settings {
     /// that, consuming waits.
     #[arg(long, env = "MAX_IN_FLIGHT", default_value_t = 1000)]
     pub max_in_flight: usize,
+    /// Also count tries per instance (`deliver_instance_events_total`); off by default, as the
+    /// label grows with the number of instances.
+    #[arg(long, env = "METRICS_PER_INSTANCE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub metrics_per_instance: bool,
     #[command(flatten)]
     pub common: StageSettings,
     #[command(subcommand)]
