@@ -140,7 +140,11 @@ mod tests {
     }
 
     fn families(registry: &Registry) -> Vec<String> {
-        registry.gather().iter().map(|f| f.name().to_owned()).collect()
+        registry
+            .gather()
+            .iter()
+            .map(|f| f.name().to_owned())
+            .collect()
     }
 
     #[test]
@@ -154,7 +158,10 @@ mod tests {
         let metrics = Metrics::register(&registry, true).unwrap();
         delivered(&metrics);
         let per_instance = metrics.per_instance.as_ref().unwrap();
-        assert_eq!(per_instance.with_label_values(&["42", "delivered"]).get(), 1);
+        assert_eq!(
+            per_instance.with_label_values(&["42", "delivered"]).get(),
+            1
+        );
         assert!(families(&registry).contains(&"deliver_instance_events_total".to_owned()));
     }
 }
