@@ -22,13 +22,6 @@ pub struct Readiness {
 }
 
 impl Readiness {
-    /// Readiness that starts with one condition not met.
-    pub fn waiting_on(name: &'static str, reason: impl Into<String>) -> Self {
-        let readiness = Self::default();
-        readiness.waiting(name, reason);
-        readiness
-    }
-
     /// Registers a condition as not ready yet, with why.
     pub fn waiting(&self, name: &'static str, reason: impl Into<String>) {
         self.lock().insert(name, Some(reason.into()));

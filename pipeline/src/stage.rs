@@ -89,7 +89,6 @@ impl StageBase {
             })
         };
         Background {
-            settings: self.settings,
             topics: self.topics,
             readiness: self.readiness,
             catalog: self.catalog,
@@ -101,7 +100,6 @@ impl StageBase {
 
 /// A started stage's shared parts; `join` waits for its background tasks after shutdown.
 pub struct Background {
-    pub settings: StageSettings,
     pub topics: Topics,
     pub readiness: Readiness,
     pub catalog: Arc<InstanceCatalog>,
