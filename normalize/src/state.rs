@@ -41,11 +41,11 @@ impl StateStore {
         self.partitions.remove(&partition);
     }
 
-    pub fn get(&self, partition: i32, key: &str) -> AccountState {
+    /// Takes an account's state out (a fresh one if there is none); `put` hands it back.
+    pub fn take(&mut self, partition: i32, key: &str) -> AccountState {
         self.partitions
-            .get(&partition)
-            .and_then(|accounts| accounts.get(key))
-            .cloned()
+            .get_mut(&partition)
+            .and_then(|accounts| accounts.remove(key))
             .unwrap_or_default()
     }
 
@@ -93,8 +93,13 @@ mod tests {
         apply_record(&mut accounts, key(1, "dbid:A").as_bytes(), Some(&bytes));
         let mut store = StateStore::default();
         store.restore(3, accounts.clone());
-        assert_eq!(store.get(3, "1/dbid:A"), state);
-        assert_eq!(store.get(4, "1/dbid:A"), AccountState::default());
+        assert_eq!(store.take(3, "1/dbid:A"), state);
+        assert_eq!(
+            store.take(3, "1/dbid:A"),
+            AccountState::default(),
+            "taken out"
+        );
+        assert_eq!(store.take(4, "1/dbid:A"), AccountState::default());
         apply_record(&mut accounts, b"1/dbid:A", None);
         assert!(accounts.is_empty());
         store.forget(3);

@@ -102,10 +102,10 @@ impl Normalizer {
             if !unrestored.is_empty() {
                 self.restore(unrestored, shutdown).await?;
             }
-            let planner = Planner {
+            let mut planner = Planner {
                 catalog: &self.catalog,
                 resolver: &self.resolver,
-                store: &self.store,
+                store: &mut self.store,
                 retry_budget: self.settings.dropbox_retry_budget,
                 concurrency: self.settings.concurrency,
             };
@@ -239,7 +239,7 @@ impl Normalizer {
             .dropbox_retries
             .inc_by(outputs.dropbox_retries as u64);
         metrics.transactions.with_label_values(&["committed"]).inc();
-        for (partition, key, state) in outputs.state {
+        for (partition, key, state) in outputs.state.into_iter().chain(outputs.unchanged) {
             self.store.put(partition, key, state);
         }
     }

@@ -43,6 +43,8 @@ pub struct Outputs {
     pub events: Vec<(u64, Notification, i64)>,
     /// (partition, key, state) for `normalize.state`.
     pub state: Vec<(i32, String, AccountState)>,
+    /// State taken from the store for the batch and not changed by it: it goes back, unwritten.
+    pub unchanged: Vec<(i32, String, AccountState)>,
     /// Raw records to try again later: (key, payload, attempt).
     pub retries: Vec<(Vec<u8>, Vec<u8>, u32)>,
     /// Raw records written again, one per team member, for team-wide notifications.
@@ -57,7 +59,9 @@ pub struct Outputs {
 pub struct Planner<'a> {
     pub catalog: &'a InstanceCatalog,
     pub resolver: &'a Resolver,
-    pub store: &'a StateStore,
+    /// Each job takes its account's state out (no copy of the known objects), and the batch's
+    /// outputs hand it back; an aborted batch makes the stage re-read its partitions instead.
+    pub store: &'a mut StateStore,
     /// How long one account may be retried within a batch before it is put off.
     pub retry_budget: Duration,
     /// Accounts resolved at once.
@@ -70,30 +74,37 @@ pub struct Interrupted;
 
 /// One (instance, account) to resolve.
 struct Job {
-    partition: i32,
     instance: Arc<Instance>,
     account: String,
     envelope: Arc<RawEnvelope>,
     webhook: Arc<Value>,
     input: usize,
+    held: Held,
+}
+
+/// An account's state while a job has it: where it goes back.
+struct Held {
+    partition: i32,
+    key: String,
     state: AccountState,
 }
 
 enum JobOutcome {
     Done {
-        partition: i32,
-        key: String,
-        state: Option<AccountState>,
+        held: Held,
+        changed: bool,
         notifications: Vec<Notification>,
         received_at_ms: i64,
         retries: usize,
     },
     PutOff {
+        held: Held,
         input: usize,
         reason: String,
         retries: usize,
     },
     Failed {
+        held: Held,
         input: usize,
         reason: String,
     },
@@ -102,7 +113,7 @@ enum JobOutcome {
 
 impl Planner<'_> {
     pub async fn plan(
-        &self,
+        &mut self,
         inputs: &[Input],
         shutdown: &CancellationToken,
     ) -> Result<Outputs, Interrupted> {
@@ -145,30 +156,33 @@ impl Planner<'_> {
             let webhook =
                 Arc::new(serde_json::from_str(&envelope.body).unwrap_or(json!(envelope.body)));
             for instance in instances {
-                let state = self
-                    .store
-                    .get(partition, &state::key(instance.id(), &account));
-                jobs.push(Job {
+                let key = state::key(instance.id(), &account);
+                let state = self.store.take(partition, &key);
+                let held = Held {
                     partition,
+                    key,
+                    state,
+                };
+                jobs.push(Job {
                     instance,
                     account: account.clone(),
                     envelope: envelope.clone(),
                     webhook: webhook.clone(),
                     input,
-                    state,
+                    held,
                 });
             }
         }
+        let this = &*self;
         let mut results =
-            futures::stream::iter(jobs.into_iter().map(|job| self.run(job, shutdown)))
+            futures::stream::iter(jobs.into_iter().map(|job| this.run(job, shutdown)))
                 .buffer_unordered(self.concurrency.max(1));
         let mut put_off = BTreeMap::new();
         while let Some(outcome) = results.next().await {
             match outcome {
                 JobOutcome::Done {
-                    partition,
-                    key,
-                    state,
+                    held,
+                    changed,
                     notifications,
                     received_at_ms,
                     retries,
@@ -181,22 +195,41 @@ impl Planner<'_> {
                                 .map(|n| (instance_id, n, received_at_ms)),
                         );
                     }
-                    if let Some(state) = state {
-                        outputs.state.push((partition, key, state));
+                    let Held {
+                        partition,
+                        key,
+                        state,
+                    } = held;
+                    match changed {
+                        true => outputs.state.push((partition, key, state)),
+                        false => outputs.unchanged.push((partition, key, state)),
                     }
                     outputs.dropbox_retries += retries;
                 }
                 JobOutcome::PutOff {
+                    held,
                     input,
                     reason,
                     retries,
                 } => {
+                    outputs
+                        .unchanged
+                        .push((held.partition, held.key, held.state));
                     outputs.dropbox_retries += retries;
                     put_off.insert(input, reason);
                 }
-                JobOutcome::Failed { input, reason } => outputs
-                    .dead_letters
-                    .push(dead_letter(&inputs[input], &reason)),
+                JobOutcome::Failed {
+                    held,
+                    input,
+                    reason,
+                } => {
+                    outputs
+                        .unchanged
+                        .push((held.partition, held.key, held.state));
+                    outputs
+                        .dead_letters
+                        .push(dead_letter(&inputs[input], &reason));
+                }
                 JobOutcome::Interrupted => return Err(Interrupted),
             }
         }
@@ -242,14 +275,14 @@ impl Planner<'_> {
 
     async fn run(&self, job: Job, shutdown: &CancellationToken) -> JobOutcome {
         let Job {
-            partition,
             instance,
             account,
             envelope,
             webhook,
             input,
-            mut state,
+            mut held,
         } = job;
+        let state = &mut held.state;
         let initial = instance
             .record
             .accounts
@@ -258,7 +291,11 @@ impl Planner<'_> {
             .map(|a| a.initial_cursor.clone());
         let Some(cursor) = state.cursor.clone().or(initial) else {
             let reason = format!("instance {} has no cursor for {account}", instance.id());
-            return JobOutcome::Failed { input, reason };
+            return JobOutcome::Failed {
+                held,
+                input,
+                reason,
+            };
         };
         let started = Instant::now();
         let mut backoff = Duration::from_millis(200);
@@ -274,7 +311,11 @@ impl Planner<'_> {
                 Err(error) if error.is_transient() => backoff,
                 Err(error) => {
                     let reason = format!("instance {}: {error}", instance.id());
-                    return JobOutcome::Failed { input, reason };
+                    return JobOutcome::Failed {
+                        held,
+                        input,
+                        reason,
+                    };
                 }
             };
             if started.elapsed() + wait > self.retry_budget {
@@ -283,6 +324,7 @@ impl Planner<'_> {
                     instance.id()
                 );
                 return JobOutcome::PutOff {
+                    held,
                     input,
                     reason,
                     retries,
@@ -299,8 +341,8 @@ impl Planner<'_> {
         let changes = state.known.apply(&fetched.entries);
         let moved = state.cursor.as_deref() != Some(fetched.cursor.as_str());
         state.cursor = Some(fetched.cursor);
-        // Nothing to remember when nothing changed: most triggers of a busy account.
-        let state = (moved || !changes.is_empty()).then_some(state);
+        // Nothing to write when nothing changed: most triggers of a busy account.
+        let changed = moved || !changes.is_empty();
         let now = schemas::timestamp::format(OffsetDateTime::now_utc());
         let notifications = notification::build(&instance, &account, &webhook, &changes, &now);
         // ingest_id leads back to the webhook, event_ids on to the deliveries.
@@ -317,9 +359,8 @@ impl Planner<'_> {
             "Normalized account changes."
         );
         JobOutcome::Done {
-            partition,
-            key: state::key(instance.id(), &account),
-            state,
+            held,
+            changed,
             notifications,
             received_at_ms: envelope.received_at_ms,
             retries,
