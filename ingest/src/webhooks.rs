@@ -169,16 +169,16 @@ async fn accept(
         body: text.to_owned(),
     };
     let started = Instant::now();
+    // The sends borrow the state: they are all awaited before this returns.
     let sends = accounts.iter().map(|account| {
         let payload = serde_json::to_vec(&envelope(account)).expect("an envelope serializes");
-        let producer = state.producer.clone();
-        let topic = state.topics.webhooks_raw.clone();
-        let key = account.account.clone();
-        let timeout = state.produce_timeout;
         async move {
-            let record = FutureRecord::to(&topic).key(&key).payload(&payload);
-            producer
-                .send(record, timeout)
+            let record = FutureRecord::to(&state.topics.webhooks_raw)
+                .key(&account.account)
+                .payload(&payload);
+            state
+                .producer
+                .send(record, state.produce_timeout)
                 .await
                 .map_err(|(error, _)| error)
         }
