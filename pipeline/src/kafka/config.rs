@@ -50,17 +50,16 @@ pub fn transactional_producer(
     settings: &KafkaSettings,
     transactional_id: &str,
 ) -> KafkaResult<FutureProducer> {
-    base(settings)
+    // Transactions hold only Kafka writes (no remote calls), so they are short; a crashed copy's
+    // open transaction then blocks read_committed readers for 10 s at most. A send may not
+    // outlive its transaction.
+    producer_config(settings, TRANSACTION_TIMEOUT_MS)
         .set("transactional.id", transactional_id)
-        // Transactions hold only Kafka writes (no remote calls), so they are short; a crashed
-        // copy's open transaction then blocks read_committed readers for 10 s at most.
-        .set("transaction.timeout.ms", "10000")
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        .set("linger.ms", "2")
-        .set("compression.type", &settings.compression)
+        .set("transaction.timeout.ms", TRANSACTION_TIMEOUT_MS.to_string())
         .create()
 }
+
+const TRANSACTION_TIMEOUT_MS: u64 = 10_000;
 
 /// A consumer for read-process-write in transactions: offsets are committed only with the
 /// transaction that holds the output (`send_offsets_to_transaction`), never on their own.
