@@ -282,6 +282,20 @@ impl Pipeline {
         assert_eq!(status, 200, "ingest accepted the webhook");
     }
 
+    /// A team app, a team of `members`, and an instance of `dropboxbusiness` connected to it with
+    /// events on; the instance as `POST /instances` answered it.
+    pub async fn connected_team(&self, members: usize) -> (sim::App, sim::Team, Value) {
+        let app = self.dropbox.create_app(sim::AppKind::Team, None);
+        let team = self.dropbox.create_team(members);
+        let code =
+            self.dropbox
+                .authorization_code(&app.client_id, &team.team_id, Some(REDIRECT_URI));
+        let body = instance_body("dropboxbusiness", &app, &code, &self.receiver.url("/hooks"));
+        let (status, instance) = self.create_instance(&body).await;
+        assert_eq!(status, 200, "{instance}");
+        (app, team, instance)
+    }
+
     /// An app, an account, and an instance of `dropbox` connected to it with events on.
     pub async fn connected_user(&self) -> (sim::App, sim::Account, u64) {
         let app = self.dropbox.create_app(sim::AppKind::User, None);

@@ -7,27 +7,14 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sim::AppKind;
 
-use crate::harness::{
-    Pipeline, REDIRECT_URI, SIGNATURE_KEY, instance_body, payload_text, read_topic,
-};
+use crate::harness::{Pipeline, SIGNATURE_KEY, instance_body, payload_text, read_topic};
 use crate::schemas_check::assert_valid;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_documented_team_body_creates_an_instance_with_secrets_sealed() {
     let pipeline = Pipeline::start().await;
     let dropbox = &pipeline.dropbox;
-    let app = dropbox.create_app(AppKind::Team, None);
-    let team = dropbox.create_team(2);
-    let code = dropbox.authorization_code(&app.client_id, &team.team_id, Some(REDIRECT_URI));
-    let body = instance_body(
-        "dropboxbusiness",
-        &app,
-        &code,
-        &pipeline.receiver.url("/hooks"),
-    );
-
-    let (status, instance) = pipeline.create_instance(&body).await;
-    assert_eq!(status, 200, "{instance}");
+    let (app, team, instance) = pipeline.connected_team(2).await;
     let id = instance["id"].as_u64().expect("a numeric id");
     assert_eq!(instance["teamId"], team.team_id);
     let mut members: Vec<&str> = instance["accounts"]

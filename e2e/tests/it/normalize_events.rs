@@ -5,7 +5,6 @@ use std::time::Duration;
 use rdkafka::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
-use sim::AppKind;
 
 use crate::harness::{Pipeline, REDIRECT_URI, brokers, instance_body, payload_text, read_topic};
 use crate::schemas_check::assert_valid;
@@ -95,17 +94,7 @@ async fn adds_edits_deletes_and_folders_become_standard_events() {
 async fn a_team_app_reports_each_members_changes() {
     let pipeline = Pipeline::start().await;
     let dropbox = &pipeline.dropbox;
-    let app = dropbox.create_app(AppKind::Team, Some(pipeline.webhook_url("dropboxbusiness")));
-    let team = dropbox.create_team(2);
-    let code = dropbox.authorization_code(&app.client_id, &team.team_id, Some(REDIRECT_URI));
-    let body = instance_body(
-        "dropboxbusiness",
-        &app,
-        &code,
-        &pipeline.receiver.url("/hooks"),
-    );
-    let (status, _) = pipeline.create_instance(&body).await;
-    assert_eq!(status, 200);
+    let (app, team, _) = pipeline.connected_team(2).await;
     let (alice, bob) = (
         &team.members[0].team_member_id,
         &team.members[1].team_member_id,
